@@ -1,0 +1,90 @@
+"""The one error hierarchy of immunetwin.
+
+Every error says what was expected, what was found and how to fix it. Each class also inherits
+the matching built-in, so generic handlers (``except ValueError``) still catch it.
+
+::
+
+    ImmuneTwinError
+    ├── InvalidModelError (ValueError)          a model file or IR that is malformed
+    │   ├── ModelReadError                      a file that cannot be parsed at all
+    │   └── UnknownIdentifierError (KeyError)   math or a command names an id that does not exist
+    ├── UnsupportedFeatureError (NotImplementedError)
+    │                                           a valid construct the engine does not handle
+    ├── SimulationError (RuntimeError)          the integrator or event loop failed
+    ├── SteadyStateError (RuntimeError)         no steady state was found
+    └── InvalidInputError (ValueError)          bad arguments: tables, times, tolerances
+
+Warnings: ``ConvergenceWarning`` (numerical trouble that did not stop the run) and
+``UnitWarning``.
+"""
+
+from __future__ import annotations
+
+
+class ImmuneTwinError(Exception):
+    """Root of every error raised on purpose by immunetwin."""
+
+
+class InvalidModelError(ImmuneTwinError, ValueError):
+    """A model (file or IR) is malformed."""
+
+
+class ModelReadError(InvalidModelError):
+    """A model file could not be read or parsed."""
+
+
+class UnknownIdentifierError(InvalidModelError, KeyError):
+    """An identifier was used that the model does not define."""
+
+    def __str__(self) -> str:  # KeyError quotes its message; keep it readable
+        return str(self.args[0]) if self.args else ""
+
+
+class UnsupportedFeatureError(ImmuneTwinError, NotImplementedError):
+    """A valid model construct that the engine does not support.
+
+    ``feature`` names the construct and ``element`` the id of the element that uses it.
+    """
+
+    def __init__(self, feature: str, element: str, hint: str = "") -> None:
+        self.feature = feature
+        self.element = element
+        message = f"unsupported SBML feature '{feature}' used by element '{element}'"
+        if hint:
+            message += f": {hint}"
+        super().__init__(message)
+
+
+class SimulationError(ImmuneTwinError, RuntimeError):
+    """Integration or event handling failed."""
+
+
+class SteadyStateError(ImmuneTwinError, RuntimeError):
+    """No steady state could be found."""
+
+
+class InvalidInputError(ImmuneTwinError, ValueError):
+    """An argument (time grid, tolerance, table, override) is invalid."""
+
+
+class ConvergenceWarning(UserWarning):
+    """A numerical method finished but with a reduced guarantee."""
+
+
+class UnitWarning(UserWarning):
+    """Units are missing or inconsistent but the run went on."""
+
+
+__all__ = [
+    "ConvergenceWarning",
+    "ImmuneTwinError",
+    "InvalidInputError",
+    "InvalidModelError",
+    "ModelReadError",
+    "SimulationError",
+    "SteadyStateError",
+    "UnitWarning",
+    "UnknownIdentifierError",
+    "UnsupportedFeatureError",
+]

@@ -1,0 +1,353 @@
+"""Read SBML Level 1-3 into the IR (python-libsbml)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import libsbml
+
+from immunetwin.errors import InvalidModelError, ModelReadError, UnsupportedFeatureError
+from immunetwin.formats._mathml import from_ast, lambda_parts
+from immunetwin.ir import (
+    Annotation,
+    AssignmentRule,
+    Compartment,
+    Event,
+    EventAssignment,
+    FunctionDefinition,
+    InitialAssignment,
+    Model,
+    Parameter,
+    RateRule,
+    Reaction,
+    Severity,
+    Species,
+    SpeciesReference,
+    Unit,
+    UnitDefinition,
+    validate,
+)
+
+_MAX_BYTES = 200 * 1024 * 1024  # refuse files that cannot be a sensible model
+
+
+def read_sbml(source: str | os.PathLike[str]) -> Model:
+    """Read an SBML file (any level/version) into the IR.
+
+    Raises ``ModelReadError`` for unreadable XML, ``InvalidModelError`` for a model that
+    libsbml or our validation rejects, and ``UnsupportedFeatureError`` for constructs the
+    engine does not support (naming the construct and the element).
+    """
+    path = Path(source)
+    if not path.is_file():
+        raise ModelReadError(f"no SBML file at '{path}': expected an existing .xml/.sbml file")
+    size = path.stat().st_size
+    if size > _MAX_BYTES:
+        raise ModelReadError(f"'{path}' is {size} bytes; SBML models above {_MAX_BYTES} are refused")
+    data = path.read_bytes()
+    return read_sbml_string(data, origin=str(path))
+
+
+def read_sbml_string(data: str | bytes, origin: str = "<string>") -> Model:
+    """Read SBML from a string or bytes."""
+    if isinstance(data, bytes):
+        if b"\x00" in data[:4096]:
+            raise ModelReadError(
+                f"{origin} is binary data, not SBML: expected an XML document starting with "
+                "'<?xml' or '<sbml'"
+            )
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ModelReadError(
+                f"{origin} is not UTF-8 text ({exc}); SBML must be an XML document"
+            ) from None
+    else:
+        text = data
+    if "<sbml" not in text[:100_000]:
+        raise ModelReadError(f"{origin} has no <sbml> element: expected an SBML document")
+    document = libsbml.readSBMLFromString(text)
+    errors = _errors(document, libsbml.LIBSBML_SEV_ERROR)
+    if errors:
+        kind = ModelReadError if _has_xml_errors(document) else InvalidModelError
+        raise kind(f"{origin} is not valid SBML:\n  " + "\n  ".join(errors[:10]))
+    sbml_model = document.getModel()
+    if sbml_model is None:
+        raise InvalidModelError(f"{origin} holds an SBML document without a <model>")
+    for i in range(document.getNumPlugins()):
+        plugin = document.getPlugin(i)
+        prefix = plugin.getPrefix()
+        if document.getPkgRequired(prefix):
+            raise UnsupportedFeatureError(f"SBML package '{prefix}' (required)", sbml_model.getId())
+    model = _convert(sbml_model)
+    problems = [i for i in validate(model) if i.severity >= Severity.ERROR]
+    if problems:
+        raise InvalidModelError(
+            f"{origin}: the model is inconsistent:\n  " + "\n  ".join(str(p) for p in problems[:20])
+        )
+    return model
+
+
+def _errors(document: libsbml.SBMLDocument, minimum: int) -> list[str]:
+    out = []
+    for i in range(document.getNumErrors()):
+        error = document.getError(i)
+        if error.getSeverity() >= minimum:
+            out.append(f"line {error.getLine()}: {error.getMessage().strip()}")
+    return out
+
+
+def _has_xml_errors(document: libsbml.SBMLDocument) -> bool:
+    return any(
+        document.getError(i).getCategory() == libsbml.LIBSBML_CAT_XML
+        for i in range(document.getNumErrors())
+    )
+
+
+# ------------------------------------------------------------------------------- conversion
+
+
+def _annotations(element: libsbml.SBase) -> tuple[Annotation, ...]:
+    out = []
+    for i in range(element.getNumCVTerms()):
+        term = element.getCVTerm(i)
+        if term.getQualifierType() == libsbml.MODEL_QUALIFIER:
+            qualifier = "bqmodel:" + libsbml.ModelQualifierType_toString(
+                term.getModelQualifierType()
+            )
+        else:
+            qualifier = "bqbiol:" + libsbml.BiolQualifierType_toString(
+                term.getBiologicalQualifierType()
+            )
+        resources = term.getResources()
+        for j in range(resources.getLength()):
+            out.append(Annotation(qualifier, resources.getValue(j)))
+    return tuple(out)
+
+
+def _notes(element: libsbml.SBase) -> str:
+    return element.getNotesString() if element.isSetNotes() else ""
+
+
+def _optional(element: libsbml.SBase, is_set: str, getter: str) -> float | None:
+    return float(getattr(element, getter)()) if getattr(element, is_set)() else None
+
+
+def _convert(m: libsbml.Model) -> Model:
+    level = m.getLevel()
+    if m.getNumRules() and any(m.getRule(i).isAlgebraic() for i in range(m.getNumRules())):
+        rule = next(m.getRule(i) for i in range(m.getNumRules()) if m.getRule(i).isAlgebraic())
+        raise UnsupportedFeatureError(
+            "algebraicRule", rule.getMetaId() or rule.getId() or "algebraic rule"
+        )
+    if level >= 3 and m.isSetConversionFactor():
+        raise UnsupportedFeatureError("conversionFactor", m.getId())
+
+    compartments = tuple(
+        Compartment(
+            id=c.getId(),
+            size=_optional(c, "isSetSize", "getSize")
+            if level > 1
+            else _optional(c, "isSetVolume", "getVolume"),
+            constant=bool(c.getConstant()),
+            spatial_dimensions=float(c.getSpatialDimensionsAsDouble())
+            if (level < 3 or c.isSetSpatialDimensions())
+            else None,
+            units=c.getUnits(),
+            name=c.getName(),
+            annotations=_annotations(c),
+            notes=_notes(c),
+        )
+        for c in m.getListOfCompartments()
+    )
+    species = []
+    for s in m.getListOfSpecies():
+        if level >= 3 and s.isSetConversionFactor():
+            raise UnsupportedFeatureError("conversionFactor", s.getId())
+        species.append(
+            Species(
+                id=s.getId(),
+                compartment=s.getCompartment(),
+                initial_amount=_optional(s, "isSetInitialAmount", "getInitialAmount"),
+                initial_concentration=_optional(
+                    s, "isSetInitialConcentration", "getInitialConcentration"
+                ),
+                has_only_substance_units=bool(s.getHasOnlySubstanceUnits()),
+                boundary_condition=bool(s.getBoundaryCondition()),
+                constant=bool(s.getConstant()),
+                units=s.getSubstanceUnits(),
+                name=s.getName(),
+                annotations=_annotations(s),
+                notes=_notes(s),
+            )
+        )
+    parameters = tuple(
+        Parameter(
+            id=p.getId(),
+            value=_optional(p, "isSetValue", "getValue"),
+            constant=bool(p.getConstant()),
+            units=p.getUnits(),
+            name=p.getName(),
+            annotations=_annotations(p),
+            notes=_notes(p),
+        )
+        for p in m.getListOfParameters()
+    )
+    reference_ids: set[str] = set()
+    reactions = []
+    for r in m.getListOfReactions():
+        if r.isSetFast() and r.getFast():
+            raise UnsupportedFeatureError("fast reaction", r.getId())
+        law = r.getKineticLaw()
+        kinetic = from_ast(law.getMath(), r.getId()) if law is not None and law.isSetMath() else None
+        local: list[Parameter] = []
+        if law is not None:
+            items = law.getListOfLocalParameters() if level >= 3 else law.getListOfParameters()
+            for p in items:
+                local.append(
+                    Parameter(
+                        id=p.getId(),
+                        value=_optional(p, "isSetValue", "getValue"),
+                        units=p.getUnits(),
+                        name=p.getName(),
+                    )
+                )
+
+        def refs(items: libsbml.ListOf) -> tuple[SpeciesReference, ...]:
+            out = []
+            for ref in items:
+                if ref.isSetStoichiometryMath():
+                    math = from_ast(ref.getStoichiometryMath().getMath(), r.getId())
+                    if math.symbols() or math.functions():
+                        raise UnsupportedFeatureError(
+                            "stoichiometryMath (variable stoichiometry)", r.getId()
+                        )
+                    from immunetwin.formats._constant import constant_value
+
+                    stoich = constant_value(math, r.getId())
+                elif level >= 3 and not ref.isSetStoichiometry():
+                    stoich = 1.0
+                else:
+                    stoich = float(ref.getStoichiometry())
+                    if level < 3 and ref.getDenominator() != 1:
+                        stoich /= ref.getDenominator()
+                if level >= 3 and ref.isSetId():
+                    reference_ids.add(ref.getId())
+                out.append(SpeciesReference(ref.getSpecies(), stoich))
+            return tuple(out)
+
+        reactions.append(
+            Reaction(
+                id=r.getId(),
+                reactants=refs(r.getListOfReactants()),
+                products=refs(r.getListOfProducts()),
+                modifiers=tuple(x.getSpecies() for x in r.getListOfModifiers()),
+                kinetic_law=kinetic,
+                local_parameters=tuple(local),
+                reversible=bool(r.getReversible()),
+                name=r.getName(),
+                annotations=_annotations(r),
+                notes=_notes(r),
+            )
+        )
+    functions = []
+    for f in m.getListOfFunctionDefinitions():
+        arguments, body = lambda_parts(f.getMath(), f.getId())
+        functions.append(FunctionDefinition(f.getId(), arguments, body, f.getName()))
+
+    assignment_rules, rate_rules = [], []
+    for rule in m.getListOfRules():
+        variable = rule.getVariable()
+        math = from_ast(rule.getMath(), variable)
+        if rule.isAssignment() or rule.isScalar():
+            assignment_rules.append(AssignmentRule(variable, math))
+        elif rule.isRate():
+            rate_rules.append(RateRule(variable, math))
+    initial_assignments = tuple(
+        InitialAssignment(a.getSymbol(), from_ast(a.getMath(), a.getSymbol()))
+        for a in m.getListOfInitialAssignments()
+    )
+    events = []
+    for index, e in enumerate(m.getListOfEvents()):
+        event_id = e.getId() or f"event_{index}"
+        trigger = e.getTrigger()
+        if trigger is None:
+            raise InvalidModelError(f"event '{event_id}' has no trigger")
+        delay = e.getDelay() if e.isSetDelay() else None
+        priority = e.getPriority() if level >= 3 and e.isSetPriority() else None
+        events.append(
+            Event(
+                id=event_id,
+                trigger=from_ast(trigger.getMath(), event_id),
+                assignments=tuple(
+                    EventAssignment(a.getVariable(), from_ast(a.getMath(), event_id))
+                    for a in e.getListOfEventAssignments()
+                ),
+                delay=from_ast(delay.getMath(), event_id) if delay is not None else None,
+                priority=from_ast(priority.getMath(), event_id) if priority is not None else None,
+                initial_value=bool(trigger.getInitialValue()) if level >= 3 else True,
+                persistent=bool(trigger.getPersistent()) if level >= 3 else True,
+                use_values_from_trigger_time=bool(e.getUseValuesFromTriggerTime())
+                if (level >= 3 or (level == 2 and m.getVersion() >= 4))
+                else True,
+                name=e.getName(),
+            )
+        )
+
+    if reference_ids:
+        used: set[str] = set()
+        for item in (
+            *(a.math for a in assignment_rules),
+            *(a.math for a in rate_rules),
+            *(a.math for a in initial_assignments),
+            *(r.kinetic_law for r in reactions if r.kinetic_law is not None),
+            *(e.trigger for e in events),
+            *(a.math for e in events for a in e.assignments),
+        ):
+            used |= item.symbols() & reference_ids
+        targets = {a.variable for a in assignment_rules} | {a.variable for a in rate_rules}
+        targets |= {a.symbol for a in initial_assignments}
+        targets |= {a.variable for e in events for a in e.assignments}
+        used |= targets & reference_ids
+        if used:
+            raise UnsupportedFeatureError(
+                "speciesReference id used in math or rules (variable stoichiometry)",
+                sorted(used)[0],
+            )
+
+    unit_definitions = tuple(
+        UnitDefinition(
+            id=u.getId(),
+            units=tuple(
+                Unit(
+                    kind=libsbml.UnitKind_toString(x.getKind()),
+                    exponent=float(x.getExponentAsDouble()),
+                    scale=int(x.getScale()),
+                    multiplier=float(x.getMultiplier()),
+                )
+                for x in u.getListOfUnits()
+            ),
+            name=u.getName(),
+        )
+        for u in m.getListOfUnitDefinitions()
+    )
+    return Model(
+        id=m.getId() or "model",
+        name=m.getName(),
+        compartments=compartments,
+        species=tuple(species),
+        parameters=parameters,
+        reactions=tuple(reactions),
+        function_definitions=tuple(functions),
+        assignment_rules=tuple(assignment_rules),
+        rate_rules=tuple(rate_rules),
+        initial_assignments=initial_assignments,
+        events=tuple(events),
+        unit_definitions=unit_definitions,
+        time_units=m.getTimeUnits() if level >= 3 else "",
+        substance_units=m.getSubstanceUnits() if level >= 3 else "",
+        volume_units=m.getVolumeUnits() if level >= 3 else "",
+        annotations=_annotations(m),
+        notes=_notes(m),
+    )
