@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+from decimal import Decimal
+from fractions import Fraction
 
 import libsbml
 
@@ -83,6 +85,9 @@ def from_ast(node: libsbml.ASTNode | None, element: str) -> Expr:
         )
     t = node.getType()
     n = node.getNumChildren()
+    if t == libsbml.AST_REAL_E and math.isfinite(node.getMantissa()):
+        # mantissa * 10^exponent rounded once, as the decimal the file wrote
+        return Num(float(Decimal(repr(node.getMantissa())).scaleb(node.getExponent())))
     if t in _NUMBERS:
         return Num(float(node.getValue()))
     if t == libsbml.AST_NAME:
@@ -131,16 +136,96 @@ def lambda_parts(node: libsbml.ASTNode, element: str) -> tuple[tuple[str, ...], 
     return arguments, from_ast(node.getChild(n - 1), element)
 
 
-def to_ast(expr: Expr, element: str) -> libsbml.ASTNode:
-    """Build a libsbml AST from an IR expression (via the L3 infix parser)."""
-    from immunetwin.ir import to_infix
+_INT32 = 2**31
+_OP_TYPES: dict[Op, int] = {
+    op: t for t, op in _FUNCTIONS.items() if t != getattr(libsbml, "AST_FUNCTION_POWER", None)
+}
+_OP_TYPES.update(
+    {
+        Op.POWER: libsbml.AST_POWER,
+        Op.MINUS: libsbml.AST_MINUS,
+        Op.NEG: libsbml.AST_MINUS,
+        Op.LOG: libsbml.AST_FUNCTION_LOG,
+        Op.ROOT: libsbml.AST_FUNCTION_ROOT,
+    }
+)
 
-    settings = libsbml.L3ParserSettings()
-    settings.setParseLog(libsbml.L3P_PARSE_LOG_AS_LOG10)
-    text = to_infix(expr)
-    node = libsbml.parseL3FormulaWithSettings(text, settings)
-    if node is None:
-        raise InvalidModelError(
-            f"cannot write the math of '{element}': '{text}' ({libsbml.getLastParseL3Error()})"
+
+def to_ast(expr: Expr, element: str) -> libsbml.ASTNode:
+    """Build a libsbml AST from an IR expression, node by node.
+
+    Building the tree directly (rather than printing infix and parsing it) keeps identifiers
+    such as ``pi``, ``time`` or ``inf`` as names and numbers at full precision.
+    """
+    if isinstance(expr, Num):
+        return _number(expr.value)
+    if isinstance(expr, Bool):
+        return libsbml.ASTNode(
+            libsbml.AST_CONSTANT_TRUE if expr.value else libsbml.AST_CONSTANT_FALSE
         )
+    if isinstance(expr, Sym):
+        return _named(libsbml.AST_NAME, expr.name, element)
+    if isinstance(expr, Time):
+        return _named(libsbml.AST_NAME_TIME, "time", element)
+    if isinstance(expr, Avogadro):
+        return _named(libsbml.AST_NAME_AVOGADRO, "avogadro", element)
+    if isinstance(expr, Call):
+        node = _named(libsbml.AST_FUNCTION, expr.name, element)
+    elif isinstance(expr, Apply):
+        ast_type = _OP_TYPES.get(expr.op)
+        if ast_type is None:
+            raise UnsupportedFeatureError(f"operator '{expr.op.value}' in SBML output", element)
+        node = libsbml.ASTNode(ast_type)
+    else:
+        raise InvalidModelError(f"cannot write the math of '{element}': unknown node {expr!r}")
+    for child in expr.args:
+        _check(node.addChild(to_ast(child, element)), element, "math")
     return node
+
+
+def lambda_ast(arguments: tuple[str, ...], body: Expr, element: str) -> libsbml.ASTNode:
+    """Build a functionDefinition's lambda from argument names and body."""
+    node = libsbml.ASTNode(libsbml.AST_LAMBDA)
+    for name in arguments:
+        _check(node.addChild(_named(libsbml.AST_NAME, name, element)), element, "argument")
+    _check(node.addChild(to_ast(body, element)), element, "body")
+    return node
+
+
+def _named(ast_type: int, name: str, element: str) -> libsbml.ASTNode:
+    node = libsbml.ASTNode(ast_type)
+    _check(node.setName(name), element, f"name '{name}'")
+    return node
+
+
+def _number(value: float) -> libsbml.ASTNode:
+    """A number node that reads back as exactly ``value``.
+
+    libsbml writes reals with 15 significant digits, so a value that needs more is written
+    as a rational when a 32-bit fraction reproduces it exactly (e.g. 1/3).
+    """
+    if value == math.pi:
+        return libsbml.ASTNode(libsbml.AST_CONSTANT_PI)
+    if value == math.e:
+        return libsbml.ASTNode(libsbml.AST_CONSTANT_E)
+    if math.isfinite(value) and value.is_integer() and abs(value) < _INT32:
+        node = libsbml.ASTNode(libsbml.AST_INTEGER)
+        node.setValue(int(value))
+        return node
+    if math.isfinite(value) and float(f"{value:.15g}") != value:
+        ratio = Fraction(value).limit_denominator(_INT32 - 1)
+        p, q = ratio.numerator, ratio.denominator
+        if abs(p) < _INT32 and p / q == value:
+            node = libsbml.ASTNode(libsbml.AST_RATIONAL)
+            node.setValue(p, q)
+            return node
+    node = libsbml.ASTNode(libsbml.AST_REAL)
+    node.setValue(float(value))
+    return node
+
+
+def _check(code: int, element: str, what: str) -> None:
+    if code != libsbml.LIBSBML_OPERATION_SUCCESS:
+        raise InvalidModelError(
+            f"cannot write the {what} of '{element}': {libsbml.OperationReturnValue_toString(code)}"
+        )

@@ -15,9 +15,11 @@ from immunetwin.ir import (
     Compartment,
     Event,
     EventAssignment,
+    Expr,
     FunctionDefinition,
     InitialAssignment,
     Model,
+    Num,
     Parameter,
     RateRule,
     Reaction,
@@ -26,6 +28,7 @@ from immunetwin.ir import (
     SpeciesReference,
     Unit,
     UnitDefinition,
+    substitute,
     validate,
 )
 
@@ -44,7 +47,9 @@ def read_sbml(source: str | os.PathLike[str]) -> Model:
         raise ModelReadError(f"no SBML file at '{path}': expected an existing .xml/.sbml file")
     size = path.stat().st_size
     if size > _MAX_BYTES:
-        raise ModelReadError(f"'{path}' is {size} bytes; SBML models above {_MAX_BYTES} are refused")
+        raise ModelReadError(
+            f"'{path}' is {size} bytes; SBML models above {_MAX_BYTES} are refused"
+        )
     data = path.read_bytes()
     return read_sbml_string(data, origin=str(path))
 
@@ -75,7 +80,9 @@ def read_sbml_string(data: str | bytes, origin: str = "<string>") -> Model:
     sbml_model = document.getModel()
     if sbml_model is None:
         raise InvalidModelError(f"{origin} holds an SBML document without a <model>")
-    for i in range(document.getNumPlugins()):
+    # Level 1/2 files carry no package declarations (libsbml marks the layout/render plugins
+    # it attaches to them as required), so only Level 3 packages are checked.
+    for i in range(document.getNumPlugins() if document.getLevel() >= 3 else 0):
         plugin = document.getPlugin(i)
         prefix = plugin.getPrefix()
         if document.getPkgRequired(prefix):
@@ -132,6 +139,11 @@ def _notes(element: libsbml.SBase) -> str:
 
 def _optional(element: libsbml.SBase, is_set: str, getter: str) -> float | None:
     return float(getattr(element, getter)()) if getattr(element, is_set)() else None
+
+
+def _without(expr: Expr, shadowed: set[str]) -> Expr:
+    """Math with locally shadowed ids removed from view (they are local parameters)."""
+    return substitute(expr, {name: Num(0.0) for name in shadowed})
 
 
 def _convert(m: libsbml.Model) -> Model:
@@ -200,7 +212,8 @@ def _convert(m: libsbml.Model) -> Model:
         if r.isSetFast() and r.getFast():
             raise UnsupportedFeatureError("fast reaction", r.getId())
         law = r.getKineticLaw()
-        kinetic = from_ast(law.getMath(), r.getId()) if law is not None and law.isSetMath() else None
+        has_math = law is not None and law.isSetMath()
+        kinetic = from_ast(law.getMath(), r.getId()) if has_math else None
         local: list[Parameter] = []
         if law is not None:
             items = law.getListOfLocalParameters() if level >= 3 else law.getListOfParameters()
@@ -214,18 +227,18 @@ def _convert(m: libsbml.Model) -> Model:
                     )
                 )
 
-        def refs(items: libsbml.ListOf) -> tuple[SpeciesReference, ...]:
+        def refs(items: libsbml.ListOf, rid: str = r.getId()) -> tuple[SpeciesReference, ...]:
             out = []
             for ref in items:
                 if ref.isSetStoichiometryMath():
-                    math = from_ast(ref.getStoichiometryMath().getMath(), r.getId())
+                    math = from_ast(ref.getStoichiometryMath().getMath(), rid)
                     if math.symbols() or math.functions():
                         raise UnsupportedFeatureError(
-                            "stoichiometryMath (variable stoichiometry)", r.getId()
+                            "stoichiometryMath (variable stoichiometry)", rid
                         )
                     from immunetwin.formats._constant import constant_value
 
-                    stoich = constant_value(math, r.getId())
+                    stoich = constant_value(math, rid)
                 elif level >= 3 and not ref.isSetStoichiometry():
                     stoich = 1.0
                 else:
@@ -253,11 +266,15 @@ def _convert(m: libsbml.Model) -> Model:
         )
     functions = []
     for f in m.getListOfFunctionDefinitions():
+        if not f.isSetMath():
+            continue  # L3V2: a function without math is allowed; calling it is an error
         arguments, body = lambda_parts(f.getMath(), f.getId())
         functions.append(FunctionDefinition(f.getId(), arguments, body, f.getName()))
 
     assignment_rules, rate_rules = [], []
     for rule in m.getListOfRules():
+        if not rule.isSetMath():
+            continue  # L3V2: a rule without math has no effect
         variable = rule.getVariable()
         math = from_ast(rule.getMath(), variable)
         if rule.isAssignment() or rule.isScalar():
@@ -267,13 +284,14 @@ def _convert(m: libsbml.Model) -> Model:
     initial_assignments = tuple(
         InitialAssignment(a.getSymbol(), from_ast(a.getMath(), a.getSymbol()))
         for a in m.getListOfInitialAssignments()
+        if a.isSetMath()
     )
     events = []
     for index, e in enumerate(m.getListOfEvents()):
         event_id = e.getId() or f"event_{index}"
         trigger = e.getTrigger()
-        if trigger is None:
-            raise InvalidModelError(f"event '{event_id}' has no trigger")
+        if trigger is None or not trigger.isSetMath():
+            continue  # L3V2: an event without a trigger never fires
         delay = e.getDelay() if e.isSetDelay() else None
         priority = e.getPriority() if level >= 3 and e.isSetPriority() else None
         events.append(
@@ -283,9 +301,14 @@ def _convert(m: libsbml.Model) -> Model:
                 assignments=tuple(
                     EventAssignment(a.getVariable(), from_ast(a.getMath(), event_id))
                     for a in e.getListOfEventAssignments()
+                    if a.isSetMath()
                 ),
-                delay=from_ast(delay.getMath(), event_id) if delay is not None else None,
-                priority=from_ast(priority.getMath(), event_id) if priority is not None else None,
+                delay=from_ast(delay.getMath(), event_id)
+                if delay is not None and delay.isSetMath()
+                else None,
+                priority=from_ast(priority.getMath(), event_id)
+                if priority is not None and priority.isSetMath()
+                else None,
                 initial_value=bool(trigger.getInitialValue()) if level >= 3 else True,
                 persistent=bool(trigger.getPersistent()) if level >= 3 else True,
                 use_values_from_trigger_time=bool(e.getUseValuesFromTriggerTime())
@@ -301,7 +324,11 @@ def _convert(m: libsbml.Model) -> Model:
             *(a.math for a in assignment_rules),
             *(a.math for a in rate_rules),
             *(a.math for a in initial_assignments),
-            *(r.kinetic_law for r in reactions if r.kinetic_law is not None),
+            *(
+                _without(r.kinetic_law, {p.id for p in r.local_parameters})
+                for r in reactions
+                if r.kinetic_law is not None
+            ),
             *(e.trigger for e in events),
             *(a.math for e in events for a in e.assignments),
         ):

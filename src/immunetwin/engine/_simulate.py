@@ -1,0 +1,397 @@
+"""Time courses with SBML event semantics, integrated segment by segment.
+
+Between events one CasADi integrator call covers a whole segment. Triggers of the form
+``time >= c`` become breakpoints that segments end on exactly; other triggers are checked on a
+fine grid of check points and located by a bracketed secant/bisection search.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import casadi as ca
+import numpy as np
+
+from immunetwin.engine._compile import CompiledModel, compile_model
+from immunetwin.engine._results import SimulationResult, Status
+from immunetwin.engine._solvers import CVODES, AbstractSolver, SegmentIntegrators
+from immunetwin.errors import InvalidInputError, SimulationError
+from immunetwin.ir import Model
+
+_CHECK_POINTS = 2000  # state-event check points over the horizon
+_MAX_EVENTS_PER_INSTANT = 10_000
+_INTEGRATORS: weakref.WeakKeyDictionary[CompiledModel, dict[AbstractSolver, SegmentIntegrators]]
+_INTEGRATORS = weakref.WeakKeyDictionary()
+
+
+def segment_integrators(model: CompiledModel, solver: AbstractSolver) -> SegmentIntegrators:
+    """The (cached) segment integrators of a compiled model for one solver."""
+    per_model = _INTEGRATORS.setdefault(model, {})
+    found = per_model.get(solver)
+    if found is None:
+        t, x, q = model.symbols
+        found = per_model[solver] = SegmentIntegrators(t, x, q, model.ode, solver)
+    return found
+
+
+@dataclass
+class _Pending:
+    time: float
+    event: int
+    values: np.ndarray | None
+    order: int
+
+
+@dataclass
+class Trajectory:
+    """Raw states at the output times plus what produced them (for sensitivities)."""
+
+    times: np.ndarray
+    states: np.ndarray  # (n_states, n_times)
+    q: np.ndarray
+    status: Status
+    message: str
+    n_events: int
+    fired: list[tuple[float, int, bool]] = field(default_factory=list)  # (time, event, by_root)
+
+
+def check_times(times: Sequence[float] | np.ndarray) -> np.ndarray:
+    out = np.asarray(times, dtype=float)
+    if out.ndim != 1 or out.size < 1:
+        raise InvalidInputError(f"expected a 1-D list of output times, got shape {out.shape}")
+    if not np.all(np.isfinite(out)):
+        raise InvalidInputError("output times must be finite numbers (found NaN or infinity)")
+    if out.size > 1 and np.any(np.diff(out) <= 0):
+        raise InvalidInputError(
+            "output times must be strictly increasing; sort them and remove duplicates"
+        )
+    return out
+
+
+class _Runner:
+    def __init__(self, model: CompiledModel, solver: AbstractSolver, p: np.ndarray) -> None:
+        self.m = model
+        self.solver = solver
+        self.p = p
+        self.integrators = segment_integrators(model, solver)
+        self.n_events = len(model.events)
+        self.fired: list[tuple[float, int, bool]] = []
+
+    # --- numerical helpers ----------------------------------------------------------------
+    def _integrate(self, x: np.ndarray, start: float, times: np.ndarray) -> np.ndarray:
+        if self.m.n_states == 0:
+            return np.zeros((0, len(times)))
+        return self.integrators.integrate(x, self.q, start, times)
+
+    def _triggers(self, t: float, x: np.ndarray) -> np.ndarray:
+        assert self.m.triggers is not None
+        # Evaluate just after t so that `time > c` is true at a breakpoint c, as it is for t > c.
+        shifted = t + 1e-13 * max(1.0, abs(t))
+        return np.asarray(self.m.triggers(shifted, x, self.q), dtype=float).ravel() > 0.5
+
+    def _trigger_matrix(self, times: np.ndarray, states: np.ndarray) -> np.ndarray:
+        assert self.m.triggers is not None
+        mapped = self.m.triggers.map(len(times))
+        values = np.asarray(mapped(times[None, :], states, np.tile(self.q[:, None], len(times))))
+        return values.reshape(self.n_events, len(times)) > 0.5
+
+    def _indicator(self, t: float, x: np.ndarray, events: np.ndarray) -> float:
+        assert self.m.indicators is not None
+        values = np.asarray(self.m.indicators(t, x, self.q), dtype=float).ravel()
+        return float(np.max(values[events]))
+
+    # --- the run --------------------------------------------------------------------------
+    def run(self, times: np.ndarray) -> Trajectory:
+        t0 = float(times[0])
+        x0, q = self.m.init(t0, self.p)
+        self.q = np.asarray(q, dtype=float).ravel()
+        x = np.asarray(x0, dtype=float).ravel()
+        states = np.full((self.m.n_states, len(times)), np.nan)
+        bad = [i for i, v in enumerate(x) if not np.isfinite(v)]
+        if bad:
+            names = ", ".join(self.m.state_ids[i] for i in bad[:5])
+            return self._done(
+                times, states, Status.NONFINITE, f"initial values are not finite for: {names}"
+            )
+        if self.n_events == 0:
+            states[:, 0] = x
+            if len(times) > 1:
+                try:
+                    states[:, 1:] = self._integrate(x, t0, times[1:])
+                except RuntimeError as exc:
+                    return self._failed(times, states, t0, exc)
+            return self._done(times, states, Status.SUCCESS, "")
+        return self._run_events(times, states, x)
+
+    def _run_events(self, times: np.ndarray, states: np.ndarray, x: np.ndarray) -> Trajectory:
+        t = float(times[0])
+        events = self.m.events
+        self.armed = np.array([not e.initial_value for e in events])  # True: trigger was false
+        self.pending: list[_Pending] = []
+        self.order = 0
+        timed = [e.time_expr for e in events]
+        breakpoints = sorted(
+            float(np.asarray(f(self.q)).item()) for f in timed if f is not None
+        )
+        state_events = any(f is None for f in timed)
+        check = (
+            np.linspace(times[0], times[-1], _CHECK_POINTS + 1)[1:-1]
+            if state_events and len(times) > 1
+            else np.zeros(0)
+        )
+        try:
+            x = self._fire(t, x)
+        except SimulationError as exc:
+            return self._done(times, states, Status.EVENT_LIMIT, str(exc))
+        states[:, 0] = x
+        k = 1
+        while k < len(times):
+            stops = [b for b in breakpoints if b > t] + [pd.time for pd in self.pending]
+            stop = min([s for s in stops if s > t] + [float(times[-1])])
+            out_idx = [i for i in range(k, len(times)) if times[i] <= stop]
+            grid = np.unique(
+                np.concatenate([times[out_idx], check[(check > t) & (check < stop)], [stop]])
+            )
+            try:
+                block = self._integrate(x, t, grid)
+            except RuntimeError as exc:
+                return self._failed(times, states, t, exc)
+            crossing = self._first_crossing(grid, block, stop, t)
+            if crossing is None:
+                for i in out_idx:
+                    if times[i] < stop:  # an output at the stop itself is taken after events
+                        states[:, i] = block[:, int(np.searchsorted(grid, times[i]))]
+                        k = i + 1
+                t, x = stop, block[:, -1]
+            else:
+                j, flipping = crossing
+                lo = t if j == 0 else float(grid[j - 1])
+                x_lo = x if j == 0 else block[:, j - 1]
+                try:
+                    tau, x_tau = self._locate(lo, x_lo, float(grid[j]), block[:, j], flipping)
+                except RuntimeError as exc:
+                    return self._failed(times, states, lo, exc)
+                for i in out_idx:
+                    if times[i] < tau:
+                        states[:, i] = block[:, int(np.searchsorted(grid, times[i]))]
+                        k = i + 1
+                t, x = tau, x_tau
+            try:
+                x = self._fire(t, x)
+            except SimulationError as exc:
+                return self._done(times, states, Status.EVENT_LIMIT, str(exc))
+            if k < len(times) and times[k] <= t + 1e-12 * max(1.0, abs(t)):
+                states[:, k] = x
+                k += 1
+            if not np.all(np.isfinite(x)):
+                return self._done(times, states, Status.NONFINITE, f"state became non-finite at t={t}")
+        return self._done(times, states, Status.SUCCESS, "")
+
+    def _first_crossing(
+        self, grid: np.ndarray, block: np.ndarray, stop: float, start: float
+    ) -> tuple[int, np.ndarray] | None:
+        """First grid column where a trigger turns true (and re-arm triggers that turned false)."""
+        matrix = self._trigger_matrix(grid, block)
+        armed = self.armed.copy()
+        timed_at_stop = np.array(
+            [
+                e.time_expr is not None
+                and abs(float(np.asarray(e.time_expr(self.q)).item()) - stop)
+                <= 1e-12 * max(1.0, abs(stop))
+                for e in self.m.events
+            ]
+        )
+        for j in range(len(grid)):
+            on = matrix[:, j] & armed
+            if j == len(grid) - 1:
+                on &= ~timed_at_stop  # handled exactly at the breakpoint by _fire
+            if on.any():
+                self.armed = armed
+                return j, on
+            off = ~matrix[:, j]
+            if off.any():
+                self._cancel_non_persistent(off)
+            armed = armed | off
+        self.armed = armed
+        return None
+
+    def _cancel_non_persistent(self, off: np.ndarray) -> None:
+        self.pending = [
+            pd for pd in self.pending if not (off[pd.event] and not self.m.events[pd.event].persistent)
+        ]
+
+    def _locate(
+        self, lo: float, x_lo: np.ndarray, hi: float, x_hi: np.ndarray, flipping: np.ndarray
+    ) -> tuple[float, np.ndarray]:
+        """Earliest time in (lo, hi] where a flipping trigger is true (Illinois + bisection)."""
+        g_lo = self._indicator(lo, x_lo, flipping)
+        g_hi = self._indicator(hi, x_hi, flipping)
+        tolerance = 1e-13 * max(1.0, abs(hi))
+        side = 0
+        for iteration in range(200):
+            width = hi - lo
+            if width <= tolerance:
+                break
+            if iteration % 3 != 2 and g_lo < 0 < g_hi and np.isfinite(g_lo + g_hi):
+                c = hi - g_hi * width / (g_hi - g_lo)
+                c = min(max(c, lo + 1e-3 * width), hi - 1e-3 * width)
+            else:
+                c = lo + 0.5 * width
+            x_c = self._integrate(x_lo, lo, np.array([c]))[:, 0]
+            on = bool(np.any(self._triggers_exact(c, x_c)[flipping]))
+            g_c = self._indicator(c, x_c, flipping)
+            if on:
+                hi, x_hi, g_hi = c, x_c, g_c
+                if side == 1:
+                    g_lo /= 2
+                side = 1
+            else:
+                lo, x_lo, g_lo = c, x_c, g_c
+                if side == -1:
+                    g_hi /= 2
+                side = -1
+        return hi, x_hi
+
+    def _triggers_exact(self, t: float, x: np.ndarray) -> np.ndarray:
+        assert self.m.triggers is not None
+        return np.asarray(self.m.triggers(t, x, self.q), dtype=float).ravel() > 0.5
+
+    def _fire(self, t: float, x: np.ndarray) -> np.ndarray:
+        """Process every event due at time t (SBML ordering by priority, re-checking triggers)."""
+        m = self.m
+        for _ in range(_MAX_EVENTS_PER_INSTANT):
+            current = self._triggers(t, x)
+            rising = current & self.armed
+            self.armed = ~current
+            if (~current).any():
+                self._cancel_non_persistent(~current)
+            for e in np.flatnonzero(rising):
+                event = m.events[e]
+                delay = 0.0
+                if event.has_delay:
+                    assert m.delays is not None
+                    delay = float(np.asarray(m.delays(t, x, self.q)).ravel()[e])
+                    if not np.isfinite(delay) or delay < 0:
+                        raise SimulationError(f"event '{event.id}' has delay {delay} at t={t}")
+                values = None
+                if event.use_values_from_trigger_time or delay == 0:
+                    values = np.asarray(m.assignment_values[e](t, x, self.q), dtype=float).ravel()
+                    if not event.use_values_from_trigger_time:
+                        values = None
+                self.pending.append(_Pending(t + delay, int(e), values, self.order))
+                self.order += 1
+            due = [pd for pd in self.pending if pd.time <= t + 1e-13 * max(1.0, abs(t))]
+            if not due:
+                return x
+            assert m.priorities is not None
+            priority = np.asarray(m.priorities(t, x, self.q), dtype=float).ravel()
+            chosen = max(due, key=lambda pd: (priority[pd.event], -pd.event, -pd.order))
+            self.pending.remove(chosen)
+            values = chosen.values
+            if values is None:
+                values = np.asarray(m.assignment_values[chosen.event](t, x, self.q)).ravel()
+            x = np.asarray(m.apply_assignments[chosen.event](t, x, self.q, values)).ravel()
+            self.fired.append((t, chosen.event, m.events[chosen.event].time_expr is None))
+        raise SimulationError(
+            f"more than {_MAX_EVENTS_PER_INSTANT} events fired at t={t}: the events keep "
+            "re-triggering each other; check their triggers and assignments"
+        )
+
+    # --- endings --------------------------------------------------------------------------
+    def _failed(
+        self, times: np.ndarray, states: np.ndarray, t: float, exc: Exception
+    ) -> Trajectory:
+        reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+        message = (
+            f"integration failed after t={t:g} ({reason}); try a larger max_steps, looser "
+            "tolerances, or check the model for blow-up"
+        )
+        return self._done(times, states, Status.INTEGRATION_FAILED, message)
+
+    def _done(
+        self, times: np.ndarray, states: np.ndarray, status: Status, message: str
+    ) -> Trajectory:
+        if status is Status.SUCCESS and not np.all(np.isfinite(states)):
+            status = Status.NONFINITE
+            bad = np.flatnonzero(~np.all(np.isfinite(states), axis=1))
+            names = ", ".join(self.m.state_ids[i] for i in bad[:5])
+            message = f"the solution became NaN or infinite for: {names}"
+        return Trajectory(
+            times, states, self.q, status, message, len(self.fired), list(self.fired)
+        )
+
+
+def run_trajectory(
+    model: CompiledModel, times: np.ndarray, p: np.ndarray, solver: AbstractSolver
+) -> Trajectory:
+    """Integrate and return raw states at the output times."""
+    return _Runner(model, solver, p).run(times)
+
+
+def evaluate_outputs(model: CompiledModel, traj: Trajectory) -> np.ndarray:
+    """Every output id (rows: times) for the recorded states."""
+    n = len(traj.times)
+    mapped = model.outputs.map(n)
+    values = mapped(traj.times[None, :], traj.states, np.tile(traj.q[:, None], n))
+    out = np.asarray(values, dtype=float).reshape(len(model.output_ids), n).T
+    if traj.status is not Status.SUCCESS:
+        out[np.any(~np.isfinite(traj.states), axis=0)] = np.nan
+    return out
+
+
+def _as_compiled(model: Model | CompiledModel) -> CompiledModel:
+    return model if isinstance(model, CompiledModel) else compile_model(model)
+
+
+def simulate(
+    model: Model | CompiledModel,
+    times: Sequence[float] | np.ndarray,
+    *,
+    parameters: Mapping[str, float] | None = None,
+    variables: Sequence[str] = (),
+    solver: AbstractSolver | None = None,
+    throw: bool = False,
+) -> SimulationResult:
+    """Simulate at the output ``times`` (the first is the start time).
+
+    ``parameters`` overrides parameter values, compartment sizes or species initial values by
+    id. The result holds every species, then the ``variables`` asked for (parameters,
+    compartments, reactions or rule variables). ``throw=True`` raises ``SimulationError``
+    instead of returning a failed result.
+    """
+    compiled = _as_compiled(model)
+    solver = solver or CVODES()
+    solver.check()
+    grid = check_times(times)
+    p = compiled.parameter_vector(parameters)
+    wanted = list(compiled.species_ids) + [v for v in variables if v not in compiled.species_ids]
+    columns = []
+    for id in wanted:
+        if id not in compiled.output_ids:
+            from immunetwin.errors import UnknownIdentifierError
+
+            raise UnknownIdentifierError(
+                f"cannot output '{id}': it is not a species, compartment, parameter or reaction "
+                f"of model '{compiled.model.id}'"
+            )
+        columns.append(compiled.output_ids.index(id))
+    traj = run_trajectory(compiled, grid, p, solver)
+    values = evaluate_outputs(compiled, traj)[:, columns]
+    result = SimulationResult(
+        time=grid,
+        ids=tuple(wanted),
+        values=values,
+        status=traj.status,
+        message=traj.message,
+        solver=type(solver).__name__,
+        n_events=traj.n_events,
+    )
+    if throw and not result.ok:
+        raise SimulationError(f"simulation of '{compiled.model.id}' failed: {result.message}")
+    return result
+
+
+def ca_version() -> str:
+    return str(ca.__version__)
