@@ -82,8 +82,25 @@ class CompiledModel:
     def parameter_vector(self, overrides: Mapping[str, float] | None = None) -> np.ndarray:
         """The p vector with overrides applied (species values in their math unit)."""
         p = self.p0.copy()
+        species = {s.id: s for s in self.model.species}
         for id, value in (overrides or {}).items():
-            p[self.parameter_index(id)] = float(value)
+            if not np.isfinite(value):
+                from immunetwin.errors import InvalidInputError
+
+                raise InvalidInputError(f"value for '{id}' must be a finite number, got {value}")
+            index = self.parameter_index(id)
+            p[index] = float(value)
+            s = species.get(id)
+            if s is not None and _species_size_id(self.model, s) is not None:
+                # p holds the species as declared (amount or concentration); overrides come in
+                # the unit math uses, so convert with the compartment's declared size.
+                size = p[self.parameter_index(s.compartment)]
+                if self.species_declared_amount[index] and not s.has_only_substance_units:
+                    p[index] = float(value) * size
+            elif s is not None and s.has_only_substance_units:
+                if not self.species_declared_amount[index]:
+                    size = p[self.parameter_index(s.compartment)]
+                    p[index] = float(value) / size
         return p
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import casadi as ca
 import numpy as np
 
+from immunetwin.engine._buffers import call
 from immunetwin.engine._compile import CompiledModel, compile_model
 from immunetwin.engine._results import SimulationResult, Status
 from immunetwin.engine._solvers import CVODES, AbstractSolver, SegmentIntegrators
@@ -24,6 +25,22 @@ _CHECK_POINTS = 2000  # state-event check points over the horizon
 _MAX_EVENTS_PER_INSTANT = 10_000
 _INTEGRATORS: weakref.WeakKeyDictionary[CompiledModel, dict[AbstractSolver, SegmentIntegrators]]
 _INTEGRATORS = weakref.WeakKeyDictionary()
+
+
+_MAPS: weakref.WeakKeyDictionary[CompiledModel, dict[tuple[str, int], ca.Function]]
+_MAPS = weakref.WeakKeyDictionary()
+
+
+def mapped(model: CompiledModel, function: ca.Function, n: int) -> ca.Function:
+    """``function.map(n)``, cached per model (building a map costs more than calling it)."""
+    per_model = _MAPS.setdefault(model, {})
+    key = (function.name(), n)
+    found = per_model.get(key)
+    if found is None:
+        if len(per_model) > 64:
+            per_model.clear()
+        found = per_model[key] = function.map(n)
+    return found
 
 
 def segment_integrators(model: CompiledModel, solver: AbstractSolver) -> SegmentIntegrators:
@@ -93,8 +110,8 @@ class _Runner:
 
     def _trigger_matrix(self, times: np.ndarray, states: np.ndarray) -> np.ndarray:
         assert self.m.triggers is not None
-        mapped = self.m.triggers.map(len(times))
-        values = np.asarray(mapped(times[None, :], states, np.tile(self.q[:, None], len(times))))
+        function = mapped(self.m, self.m.triggers, len(times))
+        values = call(function, [times[None, :], states, np.tile(self.q[:, None], len(times))])[0]
         return values.reshape(self.n_events, len(times)) > 0.5
 
     def _indicator(self, t: float, x: np.ndarray, events: np.ndarray) -> float:
@@ -106,8 +123,8 @@ class _Runner:
     def run(self, times: np.ndarray) -> Trajectory:
         t0 = float(times[0])
         x0, q = self.m.init(t0, self.p)
-        self.q = np.asarray(q, dtype=float).ravel()
-        x = np.asarray(x0, dtype=float).ravel()
+        self.q = q.full().ravel()
+        x = x0.full().ravel()
         states = np.full((self.m.n_states, len(times)), np.nan)
         bad = [i for i, v in enumerate(x) if not np.isfinite(v)]
         if bad:
@@ -333,9 +350,9 @@ def run_trajectory(
 def evaluate_outputs(model: CompiledModel, traj: Trajectory) -> np.ndarray:
     """Every output id (rows: times) for the recorded states."""
     n = len(traj.times)
-    mapped = model.outputs.map(n)
-    values = mapped(traj.times[None, :], traj.states, np.tile(traj.q[:, None], n))
-    out = np.asarray(values, dtype=float).reshape(len(model.output_ids), n).T
+    function = mapped(model, model.outputs, n)
+    values = call(function, [traj.times[None, :], traj.states, np.tile(traj.q[:, None], n)])[0]
+    out = values.reshape(len(model.output_ids), n).T
     if traj.status is not Status.SUCCESS:
         out[np.any(~np.isfinite(traj.states), axis=0)] = np.nan
     return out

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import abc
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import casadi as ca
 import numpy as np
 
+from immunetwin.engine._buffers import call
 from immunetwin.errors import InvalidInputError
 
 
@@ -23,6 +25,7 @@ class AbstractSolver(abc.ABC):
     rtol: float
     atol: float
     max_steps: int
+    jit: bool = False
 
     @property
     @abc.abstractmethod
@@ -63,11 +66,16 @@ class CVODES(AbstractSolver):
 
 @dataclass(frozen=True)
 class DormandPrince(AbstractSolver):
-    """Adaptive explicit Runge-Kutta 5(4) (CasADi ``erk``): fast for non-stiff models."""
+    """Adaptive explicit Runge-Kutta 5(4) (CasADi ``erk``), compiled to C by default.
+
+    Several times faster than CVODES on non-stiff models (the integrator loop itself runs as
+    generated C); on stiff models it needs many steps, so prefer :class:`CVODES` there.
+    """
 
     rtol: float = 1e-8
     atol: float = 1e-10
     max_steps: int = 100_000
+    jit: bool = True
 
     @property
     def plugin(self) -> str:
@@ -86,31 +94,60 @@ class SegmentIntegrators:
     q: ca.SX
     ode: ca.SX
     solver: AbstractSolver
-    _cache: dict[tuple[float, ...], ca.Function] = field(default_factory=dict)
+    _cache: dict[tuple[object, ...], ca.Function] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def get(self, grid: tuple[float, ...]) -> ca.Function:
+    def _cached(self, key: tuple[object, ...], build: Callable[[], ca.Function]) -> ca.Function:
         with self._lock:
-            function = self._cache.get(grid)
+            function = self._cache.get(key)
             if function is None:
-                function = self._build(grid)
                 if len(self._cache) > 256:
                     self._cache.clear()
-                self._cache[grid] = function
+                function = self._cache[key] = build()
             return function
 
-    def _build(self, grid: tuple[float, ...]) -> ca.Function:
+    def _raw(self, grid: tuple[float, ...]) -> ca.Function:
         s = ca.SX.sym("s")
         a = ca.SX.sym("a")
         h = ca.SX.sym("h")
         scaled = h * ca.substitute(self.ode, self.t, a + h * s)
         dae = {"x": self.x, "t": s, "p": ca.vertcat(self.q, a, h), "ode": scaled}
-        return ca.integrator("segment", self.solver.plugin, dae, 0.0, list(grid), self.solver.options())
+        options = self.solver.options()
+        return ca.integrator("segment", self.solver.plugin, dae, 0.0, list(grid), options)
+
+    def _key(self, grid: tuple[float, ...]) -> str:
+        return f"{ca.__version__}|{self.solver!r}|{self.ode}|{grid}"
+
+    def get(self, grid: tuple[float, ...]) -> ca.Function:
+        """The integrator over ``grid`` (C-compiled when the solver asks for it)."""
+
+        def build() -> ca.Function:
+            function = self._raw(grid)
+            if not self.solver.jit:
+                return function
+            from immunetwin.engine._jit import compiled
+
+            return compiled(function, self._key(grid))
+
+        return self._cached(("single", grid), build)
+
+    def batched(self, grid: tuple[float, ...], size: int, threads: int) -> ca.Function:
+        """``size`` members at once: a C-compiled OpenMP map when jit, else CasADi threads."""
+
+        def build() -> ca.Function:
+            raw = self._raw(grid)
+            if not self.solver.jit:
+                return raw.map(size, "thread", threads)
+            from immunetwin.engine._jit import compiled
+
+            return compiled(raw.map(size, "openmp"), self._key(grid) + f"|map{size}", openmp=True)
+
+        return self._cached(("batched", grid, size, threads), build)
 
     def integrate(self, x0: np.ndarray, q: np.ndarray, start: float, times: np.ndarray) -> np.ndarray:
         """States at ``times`` (increasing, all > start) from ``x0`` at ``start``."""
         h = float(times[-1] - start)
         grid = tuple(float(v) for v in (times - start) / h)
         function = self.get(grid)
-        result = function(x0=x0, p=np.concatenate([q, [start, h]]))
-        return np.asarray(result["xf"], dtype=float).reshape(len(x0), len(times))
+        params = np.concatenate([q, [start, h]])
+        return call(function, [x0[:, None], 0.0, params[:, None]])[0]

@@ -122,6 +122,10 @@ def from_ast(node: libsbml.ASTNode | None, element: str) -> Expr:
     op = _FUNCTIONS.get(t)
     if op is None:
         raise UnsupportedFeatureError(f"MathML element '{node.getName() or t}'", element)
+    if op in (Op.PLUS, Op.TIMES) and kids and isinstance(kids[0], Apply) and kids[0].op is op:
+        # libsbml reads an n-ary <plus/>/<times/> as a left-nested binary tree (and so
+        # cannot tell it from explicit left nesting); undo that, keeping the order
+        kids = (*kids[0].args, *kids[1:])
     return Apply(op, kids)
 
 

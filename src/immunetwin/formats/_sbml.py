@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
+from xml.parsers import expat
 
 import libsbml
 
-from immunetwin.errors import InvalidModelError, ModelReadError, UnsupportedFeatureError
+from immunetwin.errors import (
+    InvalidModelError,
+    ModelReadError,
+    UnknownIdentifierError,
+    UnsupportedFeatureError,
+)
 from immunetwin.formats._mathml import from_ast, lambda_parts
 from immunetwin.ir import (
     Annotation,
@@ -70,9 +77,16 @@ def read_sbml_string(data: str | bytes, origin: str = "<string>") -> Model:
             ) from None
     else:
         text = data
+    if not text.strip():
+        raise ModelReadError(f"{origin} is empty: expected an SBML document (<sbml ...>)")
     if "<sbml" not in text[:100_000]:
-        raise ModelReadError(f"{origin} has no <sbml> element: expected an SBML document")
+        raise ModelReadError(
+            f"{origin} has no <sbml> element: expected an SBML document, found "
+            f"{text.lstrip()[:60]!r}"
+        )
+    _check_nesting(text, origin)
     document = libsbml.readSBMLFromString(text)
+    _check_unknown_packages(document)
     errors = _errors(document, libsbml.LIBSBML_SEV_ERROR)
     if errors:
         kind = ModelReadError if _has_xml_errors(document) else InvalidModelError
@@ -87,13 +101,138 @@ def read_sbml_string(data: str | bytes, origin: str = "<string>") -> Model:
         prefix = plugin.getPrefix()
         if document.getPkgRequired(prefix):
             raise UnsupportedFeatureError(f"SBML package '{prefix}' (required)", sbml_model.getId())
-    model = _convert(sbml_model)
-    problems = [i for i in validate(model) if i.severity >= Severity.ERROR]
+    _check_units(sbml_model, text, origin)
+    try:
+        model = _convert(sbml_model)
+        problems = [i for i in validate(model) if i.severity >= Severity.ERROR]
+    except RecursionError:
+        # math nested a few hundred levels deep exceeds Python's recursion limit
+        raise ModelReadError(
+            f"{origin}: a math expression is nested too deeply to convert (more than a few "
+            "hundred levels); flatten it, e.g. write long sums as one n-ary <plus/>"
+        ) from None
     if problems:
-        raise InvalidModelError(
+        # Only unknown ids (typos, missing definitions): say so with the more specific class.
+        unknown = all(p.code.startswith("unknown-") for p in problems)
+        kind = UnknownIdentifierError if unknown else InvalidModelError
+        raise kind(
             f"{origin}: the model is inconsistent:\n  " + "\n  ".join(str(p) for p in problems[:20])
         )
     return model
+
+
+# libsbml overflows the C stack (segfault) on MathML nested some thousands of levels deep,
+# including nesting built through XML entities, so the depth is measured before it parses.
+_MAX_XML_DEPTH = 1000
+
+
+def _check_nesting(text: str, origin: str) -> None:
+    parser = expat.ParserCreate()
+    depth = [0]
+
+    def start(name: str, attributes: object) -> None:
+        depth[0] += 1
+        if depth[0] > _MAX_XML_DEPTH:
+            raise ModelReadError(
+                f"{origin}: XML elements are nested more than {_MAX_XML_DEPTH} levels deep "
+                f"(at <{name}>, line {parser.CurrentLineNumber}); SBML never needs this, so "
+                "the file is refused; flatten the math (use n-ary operators)"
+            )
+
+    def end(name: str) -> None:
+        depth[0] -= 1
+
+    parser.StartElementHandler = start
+    parser.EndElementHandler = end
+    try:
+        parser.Parse(text, True)
+    except expat.ExpatError as exc:
+        # Malformed XML: libsbml reports it below, with its own message. Entities could hide
+        # the nesting from the fallback scan, so a malformed document declaring them is refused.
+        if "<!ENTITY" in text:
+            raise ModelReadError(
+                f"{origin} is not well-formed XML ({exc}) and declares XML entities; "
+                "expected a plain SBML document without entity declarations"
+            ) from None
+        depth[0] = 0
+        for match in _TAG.finditer(text):
+            if match.group(1):
+                depth[0] -= 1
+            elif not match.group(2):
+                start(match.group(0)[1:].split()[0].rstrip(">"), None)
+
+
+_TAG = re.compile(r"<(/?)[A-Za-z_][^<>]*?(/?)>")
+
+
+def _check_unknown_packages(document: libsbml.SBMLDocument) -> None:
+    """A required package libsbml does not know (it reports a bare error 99107 otherwise)."""
+    for i in range(document.getNumUnknownPackages()):
+        uri = document.getUnknownPackageURI(i)
+        if document.getPackageRequired(uri):
+            prefix = document.getUnknownPackagePrefix(i)
+            model = document.getModel()
+            raise UnsupportedFeatureError(
+                f"SBML package '{prefix}' (required, {uri})",
+                model.getId() if model is not None else "sbml",
+                "neither immunetwin nor libsbml implements it; a model that requires a "
+                "package cannot be simulated without it",
+            )
+
+
+# Predefined unit names of SBML Level 1/2 besides the base units.
+_PREDEFINED_UNITS = {"substance", "volume", "area", "length", "time"}
+_KIND = re.compile(r"<(?:\w+:)?unit\b[^>]*?\bkind\s*=\s*[\"']([^\"']*)[\"']")
+
+
+def _is_unit_kind(name: str) -> bool:
+    return bool(libsbml.UnitKind_forName(name) != libsbml.UNIT_KIND_INVALID)
+
+
+def _check_units(m: libsbml.Model, text: str, origin: str) -> None:
+    """Reject true unit errors (libsbml only finds them in a full consistency check).
+
+    Only an invalid base-unit kind and a reference to a unit id that does not exist are fatal;
+    unit inconsistencies in math stay warnings, as they are in many published models.
+    """
+    defined = {u.getId() for u in m.getListOfUnitDefinitions()}
+    for u in m.getListOfUnitDefinitions():
+        for x in u.getListOfUnits():
+            if x.getKind() == libsbml.UNIT_KIND_INVALID:
+                # libsbml forgets the kind it could not parse; find it in the text to name it
+                kinds = [k for k in _KIND.findall(text) if not _is_unit_kind(k)]
+                found = f"'{kinds[0]}'" if kinds else "a kind"
+                raise InvalidModelError(
+                    f"{origin}: unitDefinition '{u.getId()}' holds a <unit> of {found}, which is "
+                    "not an SBML base unit (such as mole, litre, second, metre, dimensionless); "
+                    "express it as a base unit with multiplier, scale and exponent"
+                )
+    references: list[tuple[str, str]] = []
+    for c in m.getListOfCompartments():
+        references.append((f"compartment '{c.getId()}'", c.getUnits()))
+    for sp in m.getListOfSpecies():
+        references.append((f"species '{sp.getId()}'", sp.getSubstanceUnits()))
+    for p in m.getListOfParameters():
+        references.append((f"parameter '{p.getId()}'", p.getUnits()))
+    for r in m.getListOfReactions():
+        law = r.getKineticLaw()
+        if law is not None:
+            for p in law.getListOfParameters():
+                references.append((f"local parameter '{p.getId()}' of '{r.getId()}'", p.getUnits()))
+    if m.getLevel() >= 3:
+        for what in ("substance", "time", "volume", "area", "length", "extent"):
+            unit = getattr(m, f"get{what.capitalize()}Units")()
+            references.append((f"the model's {what}Units", unit))
+    for owner, unit in references:
+        if not unit or unit in defined or unit in _PREDEFINED_UNITS:
+            continue
+        if _is_unit_kind(unit):
+            continue
+        raise UnknownIdentifierError(
+            f"{origin}: {owner} uses unit '{unit}', which is neither a unitDefinition of the "
+            'model nor an SBML base unit; add <unitDefinition id="' + unit + '"> or fix the '
+            "spelling"
+        )
 
 
 def _errors(document: libsbml.SBMLDocument, minimum: int) -> list[str]:

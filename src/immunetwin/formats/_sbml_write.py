@@ -127,8 +127,6 @@ class _Writer:
     # ---------------------------------------------------------------------------- model
     def _model(self, m: libsbml.Model, model: Model) -> None:
         self._set(m, model.id, Id=model.id)
-        if model.annotations:
-            self._metaid(m, model.id)
         self._common(m, model.id, model.name, model.annotations, model.notes)
         for attribute, value in (
             ("TimeUnits", model.time_units),
@@ -201,6 +199,11 @@ class _Writer:
             )
 
     def _species(self, m: libsbml.Model, s: Species) -> None:
+        if s.initial_amount is not None and s.initial_concentration is not None:
+            raise InvalidModelError(
+                f"species '{s.id}' has both an initial amount and an initial concentration; "
+                "SBML allows one of them: set the other to None"
+            )
         sp = m.createSpecies()
         self._set(
             sp,

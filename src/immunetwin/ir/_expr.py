@@ -108,7 +108,17 @@ class Expr:
 
 @dataclass(frozen=True, slots=True)
 class Num(Expr):
+    """A number. Equality is structural: ``Num(nan) == Num(nan)``."""
+
     value: float
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Num):
+            return NotImplemented
+        return self.value == other.value or (math.isnan(self.value) and math.isnan(other.value))
+
+    def __hash__(self) -> int:
+        return hash(("Num", "nan" if math.isnan(self.value) else self.value))
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,11 +7,17 @@ Quantities follow SBML semantics: a species' value in math is its concentration 
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 from immunetwin.ir._expr import Expr
 
-T = TypeVar("T")
+
+class _HasId(Protocol):
+    @property
+    def id(self) -> str: ...
+
+
+T = TypeVar("T", bound=_HasId)
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,13 +186,13 @@ class Model:
 
     def ids(self) -> frozenset[str]:
         """Every global identifier that math may refer to."""
-        groups: tuple[tuple[object, ...], ...] = (
-            self.compartments,
-            self.species,
-            self.parameters,
-            self.reactions,
+        items: tuple[_HasId, ...] = (
+            *self.compartments,
+            *self.species,
+            *self.parameters,
+            *self.reactions,
         )
-        return frozenset(getattr(item, "id") for group in groups for item in group)
+        return frozenset(item.id for item in items)
 
     def assignment_rule(self, variable: str) -> AssignmentRule | None:
         return next((r for r in self.assignment_rules if r.variable == variable), None)
@@ -203,9 +209,9 @@ class Model:
 
 def _find(items: tuple[T, ...], id: str, kind: str) -> T:
     for item in items:
-        if getattr(item, "id") == id:
+        if item.id == id:
             return item
     from immunetwin.errors import UnknownIdentifierError
 
-    known = ", ".join(sorted(getattr(i, "id") for i in items)[:20]) or "none"
+    known = ", ".join(sorted(i.id for i in items)[:20]) or "none"
     raise UnknownIdentifierError(f"no {kind} with id '{id}'; the model's {kind} ids are: {known}")

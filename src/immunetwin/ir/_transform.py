@@ -7,7 +7,7 @@ from collections.abc import Mapping
 
 from immunetwin.errors import UnknownIdentifierError
 from immunetwin.ir._expr import Expr, rename
-from immunetwin.ir._model import Model
+from immunetwin.ir._model import FunctionDefinition, Model, Reaction, UnitDefinition
 
 
 def with_values(model: Model, values: Mapping[str, float]) -> Model:
@@ -40,6 +40,7 @@ def with_values(model: Model, values: Mapping[str, float]) -> Model:
         species.append(s)
     if remaining:
         known = sorted(p.id for p in model.parameters) + sorted(s.id for s in model.species)
+        known += sorted(c.id for c in model.compartments)
         raise UnknownIdentifierError(
             f"cannot set {', '.join(sorted(remaining))}: expected the id of a parameter, species "
             f"or compartment of model '{model.id}' (known ids include: {', '.join(known[:15])})"
@@ -59,41 +60,56 @@ def with_parameters(model: Model, values: Mapping[str, float]) -> Model:
 
 
 def rename_ids(model: Model, mapping: Mapping[str, str]) -> Model:
-    """Rename identifiers everywhere (definitions, references and math)."""
+    """Rename identifiers everywhere (definitions, references and math).
+
+    Scoping follows SBML: a reaction's local parameters shadow global ids in its kinetic law
+    and a function's arguments shadow them in its body, so neither is renamed there. Unit
+    definitions live in their own namespace and are left alone. The model id is kept.
+    """
 
     def new(id: str) -> str:
         return mapping.get(id, id)
 
-    def remath(e: Expr) -> Expr:
-        return rename(e, mapping)
-
-    def walk(value: object) -> object:
+    def walk(value: object, scope: Mapping[str, str]) -> object:
         if isinstance(value, Expr):
-            return remath(value)
+            return rename(value, scope)
         if isinstance(value, tuple):
-            return tuple(walk(v) for v in value)
+            return tuple(walk(v, scope) for v in value)
+        if isinstance(value, UnitDefinition):
+            return value
+        if isinstance(value, Reaction):
+            scope = _without(scope, {p.id for p in value.local_parameters})
+        elif isinstance(value, FunctionDefinition):
+            scope = _without(scope, set(value.arguments))
         if dataclasses.is_dataclass(value) and not isinstance(value, type):
             changes: dict[str, object] = {}
             for f in dataclasses.fields(value):
                 item = getattr(value, f.name)
-                if f.name in ("id", "compartment", "species", "variable", "symbol") and isinstance(
-                    item, str
-                ):
+                if f.name in _ID_FIELDS and isinstance(item, str):
                     changes[f.name] = new(item)
                 elif f.name == "modifiers":
                     changes[f.name] = tuple(new(m) for m in item)
-                elif f.name == "local_parameters":
+                elif f.name in ("local_parameters", "arguments"):
                     changes[f.name] = item  # local scope: not renamed by global maps
                 elif isinstance(item, (Expr, tuple)) or (
                     dataclasses.is_dataclass(item) and not isinstance(item, type)
                 ):
-                    changes[f.name] = walk(item)
-            return dataclasses.replace(value, **changes)  # type: ignore[arg-type]
+                    changes[f.name] = walk(item, scope)
+            return dataclasses.replace(value, **changes)
         return value
 
-    result = walk(model)
+    result = walk(model, mapping)
     assert isinstance(result, Model)
     return result.replace(id=model.id)
+
+
+_ID_FIELDS = frozenset({"id", "compartment", "species", "variable", "symbol"})
+
+
+def _without(mapping: Mapping[str, str], shadowed: set[str]) -> Mapping[str, str]:
+    if not shadowed & mapping.keys():
+        return mapping
+    return {k: v for k, v in mapping.items() if k not in shadowed}
 
 
 def namespace(model: Model, prefix: str, keep: frozenset[str] = frozenset()) -> Model:

@@ -1,0 +1,61 @@
+"""Generate C for a CasADi function, compile it once, and cache the shared library on disk."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import tempfile
+import warnings
+from pathlib import Path
+
+import casadi as ca
+
+from immunetwin.config import c_compiler, cache_dir
+from immunetwin.errors import ConvergenceWarning
+
+
+def compiled(function: ca.Function, key: str, openmp: bool = False) -> ca.Function:
+    """A C-compiled equivalent of ``function``; falls back to it (with a warning) if no C
+    compiler works. ``key`` identifies the function's content for the disk cache."""
+    digest = hashlib.sha256(f"{key}|openmp={openmp}".encode()).hexdigest()[:24]
+    folder = cache_dir() / "jit"
+    library = folder / f"f_{digest}.so"
+    if not library.exists():
+        compiler = shutil.which(c_compiler())
+        if compiler is None:
+            warnings.warn(
+                f"no C compiler '{c_compiler()}' found; using the slower interpreted integrator "
+                "(install gcc or set IMMUNETWIN_CC)",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
+            return function
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=folder) as work:
+            source = Path(work) / f"f_{digest}.c"
+            previous = os.getcwd()
+            os.chdir(work)  # CasADi writes generated code to the working directory
+            try:
+                function.generate(source.name)
+            finally:
+                os.chdir(previous)
+            built = Path(work) / library.name
+            flags = ["-O2", "-shared", "-fPIC"] + (["-fopenmp"] if openmp else [])
+            process = subprocess.run(
+                [compiler, *flags, str(source), "-o", str(built), "-lm"],
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+            if process.returncode != 0:
+                warnings.warn(
+                    f"C compilation failed ({process.stderr.strip()[:200]}); using the "
+                    "interpreted integrator",
+                    ConvergenceWarning,
+                    stacklevel=3,
+                )
+                return function
+            os.replace(built, library)  # atomic: concurrent processes never see half a file
+    return ca.external(function.name(), str(library))

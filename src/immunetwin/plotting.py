@@ -1,0 +1,36 @@
+"""Plots of results (matplotlib, headless)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from immunetwin.engine import SimulationResult
+
+
+def plot_result(result: SimulationResult, path: Path, log_scale: bool = True) -> None:
+    """Write a PNG with one line per output; log scale when values span decades."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    figure, axis = plt.subplots(figsize=(9, 5.5), dpi=110)
+    positive = result.values[np.isfinite(result.values) & (result.values > 0)]
+    use_log = log_scale and positive.size > 0 and positive.max() / positive.min() > 1e3
+    for j, id in enumerate(result.ids):
+        column = result.values[:, j]
+        if use_log:
+            column = np.where(column > 0, column, np.nan)
+        axis.plot(result.time, column, label=id, linewidth=1.6)
+    if use_log:
+        axis.set_yscale("log")
+    axis.set_xlabel("time")
+    axis.set_ylabel("value")
+    axis.grid(True, alpha=0.3)
+    axis.legend(loc="best", fontsize=8, ncol=2)
+    status = "" if result.ok else f" [{result.status.value}]"
+    axis.set_title(f"{len(result.ids)} variables, solver {result.solver}{status}")
+    figure.tight_layout()
+    figure.savefig(path)
+    plt.close(figure)
