@@ -8,6 +8,10 @@ from immunetwin.engine._ensemble import (
     simulate_ensemble as simulate_ensemble,
 )
 from immunetwin.engine._results import SimulationResult as SimulationResult, Status as Status
+from immunetwin.engine._sensitivity import (
+    SensitivityResult as SensitivityResult,
+    sensitivities as sensitivities,
+)
 from immunetwin.engine._simulate import simulate as simulate
 from immunetwin.engine._solvers import (
     CVODES as CVODES,
@@ -26,12 +30,14 @@ __all__ = [
     "CompiledModel",
     "DormandPrince",
     "EnsembleResult",
+    "SensitivityResult",
     "SimulationResult",
     "Status",
     "SteadyStateResult",
     "SteadyStatus",
     "compile_model",
     "read_parameter_table",
+    "sensitivities",
     "simulate",
     "simulate_ensemble",
     "steady_state",

@@ -326,6 +326,14 @@ def compile_model(model: Model) -> CompiledModel:
     init = ca.Function("init", [t0, p], [x0, q0], ["t0", "p"], ["x0", "q"])
 
     # ---- right-hand side -----------------------------------------------------------------
+    net_stoichiometry: dict[str, dict[str, float]] = {}  # species -> reaction -> net change
+    for r in model.reactions:
+        for ref in r.products:
+            changes = net_stoichiometry.setdefault(ref.species, {})
+            changes[r.id] = changes.get(r.id, 0.0) + ref.stoichiometry
+        for ref in r.reactants:
+            changes = net_stoichiometry.setdefault(ref.species, {})
+            changes[r.id] = changes.get(r.id, 0.0) - ref.stoichiometry
     derivatives: list[ca.SX] = []
     for id, kind in zip(state_ids, state_kinds, strict=True):
         if id in rate_rules and kind is StateKind.AMOUNT:
@@ -336,12 +344,9 @@ def compile_model(model: Model) -> CompiledModel:
             total = ca.SX(0.0)
             s = species[id]
             if not s.boundary_condition and not s.constant:
-                for r in model.reactions:
-                    net = sum(ref.stoichiometry for ref in r.products if ref.species == id) - sum(
-                        ref.stoichiometry for ref in r.reactants if ref.species == id
-                    )
+                for reaction_id, net in net_stoichiometry.get(id, {}).items():
                     if net != 0:
-                        total = total + net * runtime(r.id)
+                        total = total + net * runtime(reaction_id)
             derivatives.append(total)
         else:
             derivatives.append(ca.SX(0.0))

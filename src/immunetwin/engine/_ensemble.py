@@ -1,16 +1,19 @@
 """Ensembles: one compiled model, many parameter sets, every core.
 
-Models without events run as one CasADi ``map`` over members with threads (the integrator
-loop runs outside Python). Models with events run member by member through the event loop
-in a thread pool. Each member carries its own status.
+Members are split over forked worker processes (one per core) that write into shared
+memory. Without events each member is one call of the (C-compiled) integrator over the whole
+grid; with events each member runs the event loop. Each member carries its own status.
 """
 
 from __future__ import annotations
 
 import csv
+import mmap
+import multiprocessing
 import os
-from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+import sys
+from collections.abc import Callable, Sequence
+from multiprocessing.connection import Connection
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -96,7 +99,7 @@ def simulate_ensemble(
     table: np.ndarray,
     *,
     solver: AbstractSolver | None = None,
-    threads: int | None = None,
+    workers: int | None = None,
     throw: bool = False,
 ) -> EnsembleResult:
     """Simulate every row of ``table`` (columns named by ``parameter_ids``)."""
@@ -109,12 +112,12 @@ def simulate_ensemble(
         raise InvalidInputError(
             f"table has {table.shape[1]} columns but {len(parameter_ids)} parameter ids"
         )
-    threads = threads or os.cpu_count() or 1
+    workers = workers or os.cpu_count() or 1
     members = np.stack([compiled.parameter_vector(dict(zip(parameter_ids, row, strict=True))) for row in table])
     if compiled.events or compiled.n_states == 0 or len(grid) < 2:
-        values, status, messages = _by_member(compiled, grid, members, solver, threads)
+        values, status, messages = _by_member(compiled, grid, members, solver, workers)
     else:
-        values, status, messages = _mapped(compiled, grid, members, solver, threads)
+        values, status, messages = _mapped(compiled, grid, members, solver, workers)
     species = [compiled.output_ids.index(s) for s in compiled.species_ids]
     result = EnsembleResult(
         time=grid,
@@ -134,21 +137,83 @@ def simulate_ensemble(
     return result
 
 
+def _fork_available() -> bool:
+    return sys.platform.startswith("linux") and "fork" in multiprocessing.get_all_start_methods()
+
+
+def _run_members(
+    count: int,
+    shape: tuple[int, ...],
+    workers: int,
+    run_one: Callable[[int], tuple[np.ndarray, Status, str]],
+) -> tuple[np.ndarray, list[Status], list[str]]:
+    """Run ``run_one`` for every member; results land in one array of ``(count, *shape)``.
+
+    On Linux the members are split over forked worker processes writing into shared memory
+    (CasADi calls hold the GIL, so threads would not run in parallel). A worker that dies
+    marks its members failed instead of taking the caller down.
+    """
+    size = int(np.prod(shape))
+    status = [Status.SUCCESS] * count
+    messages = [""] * count
+    workers = min(workers, max(1, count // 8))
+    if workers <= 1 or not _fork_available():
+        out = np.full((count, *shape), np.nan)
+        for i in range(count):
+            out[i], status[i], messages[i] = run_one(i)
+        return out, status, messages
+    memory = mmap.mmap(-1, max(8, count * size * 8))  # anonymous, shared with forked children
+    out = np.frombuffer(memory, dtype=float, count=count * size).reshape(count, *shape)
+    out[:] = np.nan
+    parts = np.array_split(np.arange(count), workers)
+    context = multiprocessing.get_context("fork")
+
+    def work(members: np.ndarray) -> list[tuple[int, str, str]]:
+        failures = []
+        for i in members:
+            out[i], state, message = run_one(int(i))
+            if not state.ok:
+                failures.append((int(i), state.value, message))
+        return failures
+
+    def child(members: np.ndarray, pipe: Connection) -> None:
+        pipe.send(work(members))
+        pipe.close()
+
+    children = []
+    for members in parts[1:]:
+        receive, send = context.Pipe(duplex=False)
+        process = context.Process(target=child, args=(members, send), daemon=True)
+        process.start()
+        send.close()
+        children.append((members, receive, process))
+    reports = work(parts[0])
+    for members, receive, process in children:
+        try:
+            reports += receive.recv()
+        except EOFError:
+            for i in members:
+                status[int(i)] = Status.INTEGRATION_FAILED
+                messages[int(i)] = "the worker process running this member died"
+        process.join()
+    for i, value, message in reports:
+        status[i], messages[i] = Status(value), message
+    return out, status, messages  # the array keeps the shared mapping alive
+
+
 def _by_member(
     compiled: CompiledModel,
     grid: np.ndarray,
     members: np.ndarray,
     solver: AbstractSolver,
-    threads: int,
+    workers: int,
 ) -> tuple[np.ndarray, list[Status], list[str]]:
-    def one(p: np.ndarray) -> tuple[np.ndarray, Status, str]:
-        traj = run_trajectory(compiled, grid, p, solver)
+    def one(i: int) -> tuple[np.ndarray, Status, str]:
+        traj = run_trajectory(compiled, grid, members[i], solver)
         return evaluate_outputs(compiled, traj), traj.status, traj.message
 
-    with ThreadPoolExecutor(max_workers=threads) as pool:
-        outcomes = list(pool.map(one, members))
-    values = np.stack([o[0] for o in outcomes])
-    return values, [o[1] for o in outcomes], [o[2] for o in outcomes]
+    shape = (len(grid), len(compiled.output_ids))
+    return _run_members(len(members), shape, workers, one)
 
 
 def _mapped(
@@ -156,45 +221,38 @@ def _mapped(
     grid: np.ndarray,
     members: np.ndarray,
     solver: AbstractSolver,
-    threads: int,
+    workers: int,
 ) -> tuple[np.ndarray, list[Status], list[str]]:
+    """No events: one integrator call per member over the whole grid."""
     n_members = len(members)
     n, T = compiled.n_states, len(grid)
     x0, q = call(mapped(compiled, compiled.init, n_members), [float(grid[0]), members.T])
     start, h = float(grid[0]), float(grid[-1] - grid[0])
     integrators = segment_integrators(compiled, solver)
-    grid_key = tuple(float(v) for v in (grid[1:] - start) / h)
-    single = integrators.get(grid_key)
+    single = integrators.get(tuple(float(v) for v in (grid[1:] - start) / h))
     params = np.vstack([q, np.full((1, n_members), start), np.full((1, n_members), h)])
-    states = np.full((n_members, n, T), np.nan)
-    states[:, :, 0] = x0.T
-    status = [Status.SUCCESS] * n_members
-    messages = [""] * n_members
-    chunk = min(_CHUNK, n_members)
-    batched = integrators.batched(grid_key, chunk, threads)
-    for begin in range(0, n_members, chunk):
-        end = min(begin + chunk, n_members)
-        index = np.arange(begin, begin + chunk).clip(max=end - 1)  # pad the last chunk
+
+    def one(i: int) -> tuple[np.ndarray, Status, str]:
+        block = np.empty((n, T))
+        block[:, 0] = x0[:, i]
         try:
-            out = call(batched, [x0[:, index], 0.0, params[:, index]])[0]
-            block = out.reshape(n, chunk, T - 1).transpose(1, 0, 2)
-            states[begin:end, :, 1:] = block[: end - begin]
-        except RuntimeError:
-            for i in range(begin, end):  # find the members that failed
-                try:
-                    out = call(single, [x0[:, i : i + 1], 0.0, params[:, i : i + 1]])[0]
-                    states[i, :, 1:] = out.reshape(n, T - 1)
-                except RuntimeError as exc:
-                    status[i] = Status.INTEGRATION_FAILED
-                    messages[i] = f"integration failed: {str(exc).strip().splitlines()[-1]}"
+            block[:, 1:] = call(single, [x0[:, i : i + 1], 0.0, params[:, i : i + 1]])[0]
+        except RuntimeError as exc:
+            block[:, 1:] = np.nan
+            reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else "failed"
+            return block, Status.INTEGRATION_FAILED, f"integration failed: {reason}"
+        return block, Status.SUCCESS, ""
+
+    states, status, messages = _run_members(n_members, (n, T), workers, one)
     # Outputs chunk by chunk with one cached map (a map over every point would be rebuilt
     # for each ensemble size, and building a map costs more than evaluating it).
+    chunk = min(_CHUNK, n_members)
     outputs = mapped(compiled, compiled.outputs, chunk * T)
     values = np.empty((n_members, T, len(compiled.output_ids)))
     times_row = np.tile(grid, chunk)[None, :]
     for begin in range(0, n_members, chunk):
         end = min(begin + chunk, n_members)
-        index = np.arange(begin, begin + chunk).clip(max=end - 1)
+        index = np.arange(begin, begin + chunk).clip(max=end - 1)  # pad the last chunk
         flat_states = states[index].transpose(1, 0, 2).reshape(n, chunk * T)
         flat_q = np.repeat(q[:, index], T, axis=1)
         block = call(outputs, [times_row, flat_states, flat_q])[0]

@@ -16,10 +16,10 @@ from immunetwin.config import c_compiler, cache_dir
 from immunetwin.errors import ConvergenceWarning
 
 
-def compiled(function: ca.Function, key: str, openmp: bool = False) -> ca.Function:
+def compiled(function: ca.Function, key: str) -> ca.Function:
     """A C-compiled equivalent of ``function``; falls back to it (with a warning) if no C
     compiler works. ``key`` identifies the function's content for the disk cache."""
-    digest = hashlib.sha256(f"{key}|openmp={openmp}".encode()).hexdigest()[:24]
+    digest = hashlib.sha256(key.encode()).hexdigest()[:24]
     folder = cache_dir() / "jit"
     library = folder / f"f_{digest}.so"
     if not library.exists():
@@ -42,7 +42,7 @@ def compiled(function: ca.Function, key: str, openmp: bool = False) -> ca.Functi
             finally:
                 os.chdir(previous)
             built = Path(work) / library.name
-            flags = ["-O2", "-shared", "-fPIC"] + (["-fopenmp"] if openmp else [])
+            flags = ["-O2", "-shared", "-fPIC"]
             process = subprocess.run(
                 [compiler, *flags, str(source), "-o", str(built), "-lm"],
                 capture_output=True,

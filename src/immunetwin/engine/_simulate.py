@@ -75,7 +75,10 @@ class Trajectory:
 
 
 def check_times(times: Sequence[float] | np.ndarray) -> np.ndarray:
-    out = np.asarray(times, dtype=float)
+    try:
+        out = np.asarray(times, dtype=float)
+    except (TypeError, ValueError):
+        raise InvalidInputError(f"output times must be numbers, got {times!r}") from None
     if out.ndim != 1 or out.size < 1:
         raise InvalidInputError(f"expected a 1-D list of output times, got shape {out.shape}")
     if not np.all(np.isfinite(out)):
@@ -95,6 +98,7 @@ class _Runner:
         self.integrators = segment_integrators(model, solver)
         self.n_events = len(model.events)
         self.fired: list[tuple[float, int, bool]] = []
+        self.tape: list[tuple[object, ...]] | None = None  # set to [] to record for replay
 
     # --- numerical helpers ----------------------------------------------------------------
     def _integrate(self, x: np.ndarray, start: float, times: np.ndarray) -> np.ndarray:
@@ -138,7 +142,9 @@ class _Runner:
                 try:
                     states[:, 1:] = self._integrate(x, t0, times[1:])
                 except RuntimeError as exc:
-                    return self._failed(times, states, t0, exc)
+                    reached = self._salvage(x, t0, times[1:], states[:, 1:])
+                    return self._failed(times, states, reached, exc)
+                self._record("integrate", times[1:], None, {c: c + 1 for c in range(len(times) - 1)})
             return self._done(times, states, Status.SUCCESS, "")
         return self._run_events(times, states, x)
 
@@ -150,7 +156,7 @@ class _Runner:
         self.order = 0
         timed = [e.time_expr for e in events]
         breakpoints = sorted(
-            float(np.asarray(f(self.q)).item()) for f in timed if f is not None
+            (float(np.asarray(f(self.q)).item()), e) for e, f in enumerate(timed) if f is not None
         )
         state_events = any(f is None for f in timed)
         check = (
@@ -163,10 +169,12 @@ class _Runner:
         except SimulationError as exc:
             return self._done(times, states, Status.EVENT_LIMIT, str(exc))
         states[:, 0] = x
+        self._record("record", 0)
         k = 1
         while k < len(times):
-            stops = [b for b in breakpoints if b > t] + [pd.time for pd in self.pending]
-            stop = min([s for s in stops if s > t] + [float(times[-1])])
+            stops = [(b, ("timed", e)) for b, e in breakpoints if b > t]
+            stops += [(pd.time, ("pending", pd.order)) for pd in self.pending if pd.time > t]
+            stop, stop_ref = min(stops + [(float(times[-1]), None)], key=lambda item: item[0])
             out_idx = [i for i in range(k, len(times)) if times[i] <= stop]
             grid = np.unique(
                 np.concatenate([times[out_idx], check[(check > t) & (check < stop)], [stop]])
@@ -174,13 +182,22 @@ class _Runner:
             try:
                 block = self._integrate(x, t, grid)
             except RuntimeError as exc:
-                return self._failed(times, states, t, exc)
-            crossing = self._first_crossing(grid, block, stop, t)
+                partial = np.full((self.m.n_states, len(grid)), np.nan)
+                reached = self._salvage(x, t, grid, partial)
+                for i in out_idx:
+                    column = int(np.searchsorted(grid, times[i]))
+                    states[:, i] = partial[:, column]
+                return self._failed(times, states, reached, exc)
+            crossing = self._first_crossing(grid, block, stop, t) if state_events else None
             if crossing is None:
+                recorded = {}
                 for i in out_idx:
                     if times[i] < stop:  # an output at the stop itself is taken after events
-                        states[:, i] = block[:, int(np.searchsorted(grid, times[i]))]
+                        column = int(np.searchsorted(grid, times[i]))
+                        states[:, i] = block[:, column]
+                        recorded[column] = i
                         k = i + 1
+                self._record("integrate", grid, stop_ref, recorded)
                 t, x = stop, block[:, -1]
             else:
                 j, flipping = crossing
@@ -190,10 +207,17 @@ class _Runner:
                     tau, x_tau = self._locate(lo, x_lo, float(grid[j]), block[:, j], flipping)
                 except RuntimeError as exc:
                     return self._failed(times, states, lo, exc)
+                recorded = {}
                 for i in out_idx:
                     if times[i] < tau:
-                        states[:, i] = block[:, int(np.searchsorted(grid, times[i]))]
+                        column = int(np.searchsorted(grid, times[i]))
+                        states[:, i] = block[:, column]
+                        recorded[column] = i
                         k = i + 1
+                if j > 0:
+                    self._record("integrate", grid[:j], None, recorded)
+                self._record("integrate", np.array([tau]), None, {})
+                self._record("root", tau, int(np.flatnonzero(flipping)[0]))
                 t, x = tau, x_tau
             try:
                 x = self._fire(t, x)
@@ -201,10 +225,15 @@ class _Runner:
                 return self._done(times, states, Status.EVENT_LIMIT, str(exc))
             if k < len(times) and times[k] <= t + 1e-12 * max(1.0, abs(t)):
                 states[:, k] = x
+                self._record("record", k)
                 k += 1
             if not np.all(np.isfinite(x)):
                 return self._done(times, states, Status.NONFINITE, f"state became non-finite at t={t}")
         return self._done(times, states, Status.SUCCESS, "")
+
+    def _record(self, *entry: object) -> None:
+        if self.tape is not None:
+            self.tape.append(entry)
 
     def _first_crossing(
         self, grid: np.ndarray, block: np.ndarray, stop: float, start: float
@@ -298,6 +327,7 @@ class _Runner:
                     if not event.use_values_from_trigger_time:
                         values = None
                 self.pending.append(_Pending(t + delay, int(e), values, self.order))
+                self._record("trigger", int(e), self.order)
                 self.order += 1
             due = [pd for pd in self.pending if pd.time <= t + 1e-13 * max(1.0, abs(t))]
             if not due:
@@ -310,11 +340,27 @@ class _Runner:
             if values is None:
                 values = np.asarray(m.assignment_values[chosen.event](t, x, self.q)).ravel()
             x = np.asarray(m.apply_assignments[chosen.event](t, x, self.q, values)).ravel()
+            self._record("fire", chosen.event, chosen.order)
             self.fired.append((t, chosen.event, m.events[chosen.event].time_expr is None))
         raise SimulationError(
             f"more than {_MAX_EVENTS_PER_INSTANT} events fired at t={t}: the events keep "
             "re-triggering each other; check their triggers and assignments"
         )
+
+    def _salvage(self, x: np.ndarray, start: float, grid: np.ndarray, out: np.ndarray) -> float:
+        """After a failed call, integrate point by point to keep every state reached before
+        the failure; returns the last time reached."""
+        reached = start
+        for j, target in enumerate(grid):
+            try:
+                x = self._integrate(x, reached, np.array([target]))[:, 0]
+            except RuntimeError:
+                break
+            if not np.all(np.isfinite(x)):
+                break
+            out[:, j] = x
+            reached = float(target)
+        return reached
 
     # --- endings --------------------------------------------------------------------------
     def _failed(
@@ -322,8 +368,8 @@ class _Runner:
     ) -> Trajectory:
         reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
         message = (
-            f"integration failed after t={t:g} ({reason}); try a larger max_steps, looser "
-            "tolerances, or check the model for blow-up"
+            f"integration failed after t={t:g} ({reason}); the values up to t={t:g} are kept. "
+            "Try a larger max_steps or looser tolerances, or check the model for blow-up"
         )
         return self._done(times, states, Status.INTEGRATION_FAILED, message)
 
@@ -341,10 +387,20 @@ class _Runner:
 
 
 def run_trajectory(
-    model: CompiledModel, times: np.ndarray, p: np.ndarray, solver: AbstractSolver
+    model: CompiledModel,
+    times: np.ndarray,
+    p: np.ndarray,
+    solver: AbstractSolver,
+    tape: list[tuple[object, ...]] | None = None,
 ) -> Trajectory:
-    """Integrate and return raw states at the output times."""
-    return _Runner(model, solver, p).run(times)
+    """Integrate and return raw states at the output times.
+
+    With ``tape`` (a list), every integration, root, trigger and event firing is appended to
+    it so that the run can be replayed symbolically for sensitivities.
+    """
+    runner = _Runner(model, solver, p)
+    runner.tape = tape
+    return runner.run(times)
 
 
 def evaluate_outputs(model: CompiledModel, traj: Trajectory) -> np.ndarray:
@@ -396,12 +452,17 @@ def simulate(
         columns.append(compiled.output_ids.index(id))
     traj = run_trajectory(compiled, grid, p, solver)
     values = evaluate_outputs(compiled, traj)[:, columns]
+    status, message = traj.status, traj.message
+    if status is Status.SUCCESS and not np.all(np.isfinite(values)):
+        bad = [wanted[j] for j in np.flatnonzero(~np.all(np.isfinite(values), axis=0))]
+        status = Status.NONFINITE
+        message = f"outputs are NaN or infinite for: {', '.join(bad[:5])} (check their math)"
     result = SimulationResult(
         time=grid,
         ids=tuple(wanted),
         values=values,
-        status=traj.status,
-        message=traj.message,
+        status=status,
+        message=message,
         solver=type(solver).__name__,
         n_events=traj.n_events,
     )

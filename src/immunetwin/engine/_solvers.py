@@ -61,6 +61,7 @@ class CVODES(AbstractSolver):
             "reltol": self.rtol,
             "max_num_steps": self.max_steps,
             "disable_internal_warnings": True,
+            "show_eval_warnings": False,  # failures are reported once, in the result
         }
 
 
@@ -82,7 +83,12 @@ class DormandPrince(AbstractSolver):
         return "erk"
 
     def options(self) -> dict[str, object]:
-        return {"abstol": self.atol, "reltol": self.rtol, "max_num_steps": self.max_steps}
+        return {
+            "abstol": self.atol,
+            "reltol": self.rtol,
+            "max_num_steps": self.max_steps,
+            "show_eval_warnings": False,
+        }
 
 
 @dataclass(eq=False)
@@ -130,19 +136,6 @@ class SegmentIntegrators:
             return compiled(function, self._key(grid))
 
         return self._cached(("single", grid), build)
-
-    def batched(self, grid: tuple[float, ...], size: int, threads: int) -> ca.Function:
-        """``size`` members at once: a C-compiled OpenMP map when jit, else CasADi threads."""
-
-        def build() -> ca.Function:
-            raw = self._raw(grid)
-            if not self.solver.jit:
-                return raw.map(size, "thread", threads)
-            from immunetwin.engine._jit import compiled
-
-            return compiled(raw.map(size, "openmp"), self._key(grid) + f"|map{size}", openmp=True)
-
-        return self._cached(("batched", grid, size, threads), build)
 
     def integrate(self, x0: np.ndarray, q: np.ndarray, start: float, times: np.ndarray) -> np.ndarray:
         """States at ``times`` (increasing, all > start) from ``x0`` at ``start``."""

@@ -98,6 +98,7 @@ class SymbolicTranslator:
         self._lookup = lookup
         self._functions = functions
         self._time = time
+        self._cache: dict[str, ca.Function | None] = {}
 
     def __call__(self, expr: Expr, local: Mapping[str, ca.SX] | None = None) -> ca.SX:
         return self._sx(expr, local or {}, 0)
@@ -133,11 +134,29 @@ class SymbolicTranslator:
             raise InvalidModelError(
                 f"function '{fn.id}' takes {len(fn.arguments)} arguments, got {len(expr.args)}"
             )
-        bound = {
-            name: self._sx(a, local, depth) for name, a in zip(fn.arguments, expr.args, strict=True)
-        }
-        # A lambda body sees only its arguments (and csymbols), never the caller's locals.
+        arguments = [self._sx(a, local, depth) for a in expr.args]
+        compiled = self._compiled_function(fn, depth)
+        if compiled is not None:
+            return compiled.call(arguments)[0]
+        # A body that reads model ids or time (tolerated in old files) is inlined instead.
+        bound = dict(zip(fn.arguments, arguments, strict=True))
         return self._sx(fn.body, bound, depth + 1)
+
+    def _compiled_function(self, fn: FunctionDefinition, depth: int) -> ca.Function | None:
+        """A CasADi function for a pure lambda, built once: calls then cost linear time even
+        when functions call each other repeatedly."""
+        if fn.id in self._cache:
+            return self._cache[fn.id]
+        pure = fn.body.symbols() <= set(fn.arguments) and not any(
+            isinstance(node, Time) for node in fn.body.walk()
+        )
+        function = None
+        if pure:
+            symbols = [ca.SX.sym(name) for name in fn.arguments]
+            body = self._sx(fn.body, dict(zip(fn.arguments, symbols, strict=True)), depth + 1)
+            function = ca.Function(f"fn_{len(self._cache)}", symbols, [ca.SX(body)])
+        self._cache[fn.id] = function
+        return function
 
     @staticmethod
     def _apply(op: Op, a: list[ca.SX]) -> ca.SX:

@@ -114,7 +114,12 @@ def from_ast(node: libsbml.ASTNode | None, element: str) -> Expr:
     if t == libsbml.AST_FUNCTION:
         return Call(node.getName(), kids)
     if t == libsbml.AST_FUNCTION_DELAY:
-        raise UnsupportedFeatureError("delay() function", element, "delay differential equations")
+        raise UnsupportedFeatureError(
+            "delay() function",
+            element,
+            "delay differential equations are not simulated; replace the delay by a chain of "
+            "intermediate species (linear chain trick)",
+        )
     if t == getattr(libsbml, "AST_FUNCTION_RATE_OF", -999):
         raise UnsupportedFeatureError("rateOf() function", element)
     if t == libsbml.AST_LAMBDA:

@@ -89,8 +89,13 @@ def read_sbml_string(data: str | bytes, origin: str = "<string>") -> Model:
     _check_unknown_packages(document)
     errors = _errors(document, libsbml.LIBSBML_SEV_ERROR)
     if errors:
-        kind = ModelReadError if _has_xml_errors(document) else InvalidModelError
-        raise kind(f"{origin} is not valid SBML:\n  " + "\n  ".join(errors[:10]))
+        if _has_xml_errors(document):
+            raise ModelReadError(
+                f"{origin} is not well-formed XML, so not readable SBML:\n  "
+                + "\n  ".join(errors[:10])
+                + "\nexpected a complete XML document; is the file truncated or corrupted?"
+            )
+        raise InvalidModelError(f"{origin} is not valid SBML:\n  " + "\n  ".join(errors[:10]))
     sbml_model = document.getModel()
     if sbml_model is None:
         raise InvalidModelError(f"{origin} holds an SBML document without a <model>")
@@ -100,7 +105,16 @@ def read_sbml_string(data: str | bytes, origin: str = "<string>") -> Model:
         plugin = document.getPlugin(i)
         prefix = plugin.getPrefix()
         if document.getPkgRequired(prefix):
-            raise UnsupportedFeatureError(f"SBML package '{prefix}' (required)", sbml_model.getId())
+            raise UnsupportedFeatureError(
+                f"SBML package '{prefix}' (required)",
+                sbml_model.getId(),
+                "only SBML core is simulated"
+                + (
+                    "; flatten the model first (libsbml CompFlatteningConverter)"
+                    if prefix == "comp"
+                    else ""
+                ),
+            )
     _check_units(sbml_model, text, origin)
     try:
         model = _convert(sbml_model)
@@ -127,20 +141,25 @@ _MAX_XML_DEPTH = 1000
 
 
 def _check_nesting(text: str, origin: str) -> None:
+    def too_deep(name: str, line: int) -> ModelReadError:
+        return ModelReadError(
+            f"{origin}: XML elements are nested more than {_MAX_XML_DEPTH} levels deep "
+            f"(at <{name}>, line {line}); SBML never needs this, so the file is refused: "
+            "is it corrupted, or is its math nested instead of written with n-ary operators?"
+        )
+
     parser = expat.ParserCreate()
-    depth = [0]
+    depth = 0
 
     def start(name: str, attributes: object) -> None:
-        depth[0] += 1
-        if depth[0] > _MAX_XML_DEPTH:
-            raise ModelReadError(
-                f"{origin}: XML elements are nested more than {_MAX_XML_DEPTH} levels deep "
-                f"(at <{name}>, line {parser.CurrentLineNumber}); SBML never needs this, so "
-                "the file is refused; flatten the math (use n-ary operators)"
-            )
+        nonlocal depth
+        depth += 1
+        if depth > _MAX_XML_DEPTH:
+            raise too_deep(name, parser.CurrentLineNumber)
 
     def end(name: str) -> None:
-        depth[0] -= 1
+        nonlocal depth
+        depth -= 1
 
     parser.StartElementHandler = start
     parser.EndElementHandler = end
@@ -154,12 +173,15 @@ def _check_nesting(text: str, origin: str) -> None:
                 f"{origin} is not well-formed XML ({exc}) and declares XML entities; "
                 "expected a plain SBML document without entity declarations"
             ) from None
-        depth[0] = 0
+        depth = 0
         for match in _TAG.finditer(text):
             if match.group(1):
-                depth[0] -= 1
+                depth -= 1
             elif not match.group(2):
-                start(match.group(0)[1:].split()[0].rstrip(">"), None)
+                depth += 1
+                if depth > _MAX_XML_DEPTH:
+                    name = match.group(0)[1:-1].split()[0].rstrip("/")
+                    raise too_deep(name, text.count("\n", 0, match.start()) + 1) from None
 
 
 _TAG = re.compile(r"<(/?)[A-Za-z_][^<>]*?(/?)>")
@@ -290,7 +312,9 @@ def _convert(m: libsbml.Model) -> Model:
     if m.getNumRules() and any(m.getRule(i).isAlgebraic() for i in range(m.getNumRules())):
         rule = next(m.getRule(i) for i in range(m.getNumRules()) if m.getRule(i).isAlgebraic())
         raise UnsupportedFeatureError(
-            "algebraicRule", rule.getMetaId() or rule.getId() or "algebraic rule"
+            "algebraicRule",
+            rule.getMetaId() or rule.getId() or "algebraic rule",
+            "DAEs are not simulated; solve the rule for one variable and write an assignmentRule",
         )
     if level >= 3 and m.isSetConversionFactor():
         raise UnsupportedFeatureError("conversionFactor", m.getId())
@@ -349,7 +373,12 @@ def _convert(m: libsbml.Model) -> Model:
     reactions = []
     for r in m.getListOfReactions():
         if r.isSetFast() and r.getFast():
-            raise UnsupportedFeatureError("fast reaction", r.getId())
+            raise UnsupportedFeatureError(
+                "fast reaction",
+                r.getId(),
+                'rapid-equilibrium reactions need an algebraic solve; set fast="false" to '
+                "simulate it as an ordinary (fast) reaction",
+            )
         law = r.getKineticLaw()
         has_math = law is not None and law.isSetMath()
         kinetic = from_ast(law.getMath(), r.getId()) if has_math else None

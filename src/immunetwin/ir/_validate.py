@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import enum
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 
 from immunetwin.ir._expr import Call, Expr
@@ -52,24 +53,24 @@ def _math_items(model: Model) -> Iterator[tuple[str, Expr, frozenset[str]]]:
 
 def check_duplicate_ids(model: Model) -> Iterator[Issue]:
     seen: dict[str, str] = {}
-    groups = {
-        "function definition": model.function_definitions,
-        "compartment": model.compartments,
-        "species": model.species,
-        "parameter": model.parameters,
-        "reaction": model.reactions,
+    groups: dict[str, tuple[str, ...]] = {
+        "function definition": tuple(f.id for f in model.function_definitions),
+        "compartment": tuple(c.id for c in model.compartments),
+        "species": tuple(s.id for s in model.species),
+        "parameter": tuple(p.id for p in model.parameters),
+        "reaction": tuple(r.id for r in model.reactions),
     }
-    for kind, group in groups.items():
-        for item in group:
-            if item.id in seen:
+    for kind, ids in groups.items():
+        for id in ids:
+            if id in seen:
                 yield Issue(
                     Severity.ERROR,
                     "duplicate-id",
-                    f"id '{item.id}' is defined twice (as a {seen[item.id]} and as a {kind}); "
+                    f"id '{id}' is defined twice (as a {seen[id]} and as a {kind}); "
                     "ids must be unique, rename one of them",
-                    item.id,
+                    id,
                 )
-            seen.setdefault(item.id, kind)
+            seen.setdefault(id, kind)
 
 
 def check_references(model: Model) -> Iterator[Issue]:
@@ -134,7 +135,9 @@ def check_references(model: Model) -> Iterator[Issue]:
 def check_functions(model: Model) -> Iterator[Issue]:
     """Calls with the wrong number of arguments, undefined calls in bodies, and recursion."""
     functions = {f.id: f for f in model.function_definitions}
-    bodies = [(f"function {f.id}", f.body, frozenset()) for f in model.function_definitions]
+    bodies: list[tuple[str, Expr, frozenset[str]]] = [
+        (f"function {f.id}", f.body, frozenset()) for f in model.function_definitions
+    ]
     for location, expr, _ in [*_math_items(model), *bodies]:
         for node in expr.walk():
             if isinstance(node, Call) and node.name in functions:
@@ -188,7 +191,7 @@ def check_rule_cycles(model: Model) -> Iterator[Issue]:
             )
 
 
-def _cycle_members(graph: dict[str, frozenset[str] | set[str]]) -> list[str]:
+def _cycle_members(graph: Mapping[str, AbstractSet[str]]) -> list[str]:
     """Nodes that lie on a cycle of ``graph`` (iterative Tarjan: no recursion limit)."""
     index: dict[str, int] = {}
     low: dict[str, int] = {}

@@ -1,0 +1,164 @@
+"""Simulation against analytic solutions, event semantics and failure statuses."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from immunetwin.engine import CVODES, DormandPrince, Status, compile_model, simulate
+from immunetwin.errors import InvalidInputError, SimulationError, UnknownIdentifierError
+from immunetwin.formats import read_antimony
+
+DECAY = """
+model decay
+  compartment c = 2;
+  species S in c;
+  S = 3;
+  k = 0.5;
+  J: S -> ; k*S*c
+end
+"""
+
+
+def test_exponential_decay_matches_analytic() -> None:
+    model = read_antimony(DECAY)
+    times = np.linspace(0, 10, 51)
+    result = simulate(model, times, solver=CVODES(rtol=1e-10, atol=1e-12))
+    assert result.status is Status.SUCCESS
+    np.testing.assert_allclose(result["S"], 3 * np.exp(-0.5 * times), rtol=1e-8)
+
+
+@pytest.mark.parametrize("solver", [CVODES(), DormandPrince(jit=False)])
+def test_solvers_agree(solver: object) -> None:
+    model = read_antimony(DECAY)
+    times = np.linspace(0, 5, 11)
+    result = simulate(model, times, solver=solver)  # type: ignore[arg-type]
+    np.testing.assert_allclose(result["S"], 3 * np.exp(-0.5 * times), rtol=1e-6)
+
+
+def test_parameter_override_and_species_override() -> None:
+    model = read_antimony(DECAY)
+    times = np.linspace(0, 2, 5)
+    result = simulate(model, times, parameters={"k": 1.0, "S": 5.0})
+    np.testing.assert_allclose(result["S"], 5 * np.exp(-times), rtol=1e-7)
+
+
+def test_initial_assignment_is_reevaluated_after_override() -> None:
+    model = read_antimony(
+        """
+        model m
+          species A, B;
+          a0 = 2;
+          A = a0 * 3;
+          B = 0;
+          J: A -> B; k*A
+          k = 1;
+        end
+        """
+    )
+    result = simulate(model, [0, 1], parameters={"a0": 5})
+    assert result["A"][0] == pytest.approx(15)
+
+
+def test_time_event_fires_at_breakpoint_and_output_is_post_event() -> None:
+    model = read_antimony(
+        """
+        model dose
+          species D;
+          D = 0;
+          kel = 1;
+          J: D -> ; kel*D
+          E1: at time >= 1: D = D + 2;
+        end
+        """
+    )
+    times = np.linspace(0, 3, 31)
+    result = simulate(model, times)
+    assert result.n_events == 1
+    expected = np.where(times >= 1, 2 * np.exp(-(times - 1)), 0.0)
+    np.testing.assert_allclose(result["D"], expected, atol=1e-8)
+
+
+def test_state_event_is_located_precisely() -> None:
+    model = read_antimony(
+        """
+        model threshold
+          species X;
+          X = 1;
+          hit = 0;
+          J: X -> ; X
+          E1: at X < 0.5: hit = time;
+        end
+        """
+    )
+    result = simulate(
+        model, np.linspace(0, 2, 5), variables=["hit"], solver=CVODES(rtol=1e-11, atol=1e-13)
+    )
+    assert result["hit"][-1] == pytest.approx(np.log(2), rel=1e-9)
+
+
+def test_event_priority_orders_simultaneous_events() -> None:
+    model = read_antimony(
+        """
+        model prio
+          x = 0;
+          E_low: at time >= 1, priority = 1: x = 10;
+          E_high: at time >= 1, priority = 5: x = 20;
+        end
+        """
+    )
+    result = simulate(model, [0, 2], variables=["x"])
+    assert result["x"][-1] == 10  # the higher priority fires first, the lower one last
+
+
+def test_delayed_event_uses_values_from_trigger_time() -> None:
+    model = read_antimony(
+        """
+        model delayed
+          x = 0;
+          y = 0;
+          x' = 1;
+          E1: at 1 after time >= 1: y = x;
+        end
+        """
+    )
+    result = simulate(model, np.linspace(0, 3, 7), variables=["y"])
+    assert result["y"][-1] == pytest.approx(1.0)
+    assert result["y"][3] == 0  # t = 1.5: not yet executed
+
+
+def test_blow_up_returns_status_not_silent_nan() -> None:
+    model = read_antimony("model blow\n x = 1;\n x' = x^2;\nend")
+    result = simulate(model, np.linspace(0, 2, 11), variables=["x"])
+    assert result.status is not Status.SUCCESS
+    assert result.message
+    with pytest.raises(SimulationError):
+        simulate(model, np.linspace(0, 2, 11), throw=True)
+
+
+def test_bad_times_and_tolerances_raise_typed_errors() -> None:
+    model = read_antimony(DECAY)
+    with pytest.raises(InvalidInputError, match="increasing"):
+        simulate(model, [0, 2, 1])
+    with pytest.raises(InvalidInputError):
+        simulate(model, [0, float("nan")])
+    with pytest.raises(InvalidInputError, match="rtol"):
+        simulate(model, [0, 1], solver=CVODES(rtol=-1))
+    with pytest.raises(InvalidInputError):
+        simulate(model, [0, 1], parameters={"k": float("nan")})
+    with pytest.raises(UnknownIdentifierError, match="nope"):
+        simulate(model, [0, 1], parameters={"nope": 1})
+
+
+def test_compiled_model_is_reusable() -> None:
+    compiled = compile_model(read_antimony(DECAY))
+    first = simulate(compiled, [0, 1, 2])
+    second = simulate(compiled, [0, 1, 2], parameters={"k": 0.1})
+    assert first["S"][-1] < second["S"][-1]
+
+
+def test_csv_output_has_header() -> None:
+    result = simulate(read_antimony(DECAY), [0, 1], variables=["k"])
+    lines = result.to_csv().splitlines()
+    assert lines[0] == "time,S,k"
+    assert len(lines) == 3
