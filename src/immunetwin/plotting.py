@@ -7,7 +7,9 @@ from pathlib import Path
 from immunetwin.engine import SimulationResult
 
 
-def plot_result(result: SimulationResult, path: Path, log_scale: bool = True) -> None:
+def plot_result(
+    result: SimulationResult, path: Path, log_scale: bool = True, title: str = ""
+) -> None:
     """Write a PNG with one line per output; log scale when values span decades."""
     import matplotlib
 
@@ -25,12 +27,14 @@ def plot_result(result: SimulationResult, path: Path, log_scale: bool = True) ->
         axis.plot(result.time, column, label=id, linewidth=1.6)
     if use_log:
         axis.set_yscale("log")
+        # values far below the largest are solver noise around zero; keep them off the plot
+        axis.set_ylim(bottom=max(float(positive.min()), float(positive.max()) * 1e-12))
     axis.set_xlabel("time")
     axis.set_ylabel("value")
     axis.grid(True, alpha=0.3)
     axis.legend(loc="best", fontsize=8, ncol=2)
     status = "" if result.ok else f" [{result.status.value}]"
-    axis.set_title(f"{len(result.ids)} variables, solver {result.solver}{status}")
+    axis.set_title(f"{title or 'simulation'} ({result.solver}){status}")
     figure.tight_layout()
     figure.savefig(path)
     plt.close(figure)

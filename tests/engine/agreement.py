@@ -118,7 +118,9 @@ def _compared_columns(path: Path) -> list[tuple[str, str]]:
         amount = s.getHasOnlySubstanceUnits() or s.getCompartment() in zero_d
         columns.append((s.getId(), s.getId() if amount else f"[{s.getId()}]"))
     variable = {m.getRule(i).getVariable() for i in range(m.getNumRules())}
-    variable |= {a.getVariable() for e in m.getListOfEvents() for a in e.getListOfEventAssignments()}
+    variable |= {
+        a.getVariable() for e in m.getListOfEvents() for a in e.getListOfEventAssignments()
+    }
     for item in (*m.getListOfCompartments(), *m.getListOfParameters()):
         if item.getId() in variable:
             columns.append((item.getId(), item.getId()))
@@ -171,7 +173,12 @@ def compare_with_roadrunner(path: str | Path, horizon: float | None = None) -> A
     def done(status: str, detail: str = "", **kw: object) -> AgreementResult:
         elapsed = clock.perf_counter() - started
         return AgreementResult(
-            model_id, status, detail, horizon=end, seconds=elapsed, **kw  # type: ignore[arg-type]
+            model_id,
+            status,
+            detail,
+            horizon=end,
+            seconds=elapsed,
+            **kw,  # type: ignore[arg-type]
         )
 
     columns = _compared_columns(path)

@@ -103,7 +103,9 @@ def run_case(folder: Path, rtol: float = 1e-10, atol: float = 1e-14) -> CaseResu
                 return CaseResult(case, False, reason, clock.perf_counter() - started)
         return CaseResult(case, True, "", clock.perf_counter() - started)
     except ImmuneTwinError as exc:
-        return CaseResult(case, False, f"{type(exc).__name__}: {exc}", clock.perf_counter() - started)
+        return CaseResult(
+            case, False, f"{type(exc).__name__}: {exc}", clock.perf_counter() - started
+        )
 
 
 def _read_expected(path: Path) -> dict[str, np.ndarray]:
@@ -130,7 +132,9 @@ def _compare(
 def run_suite(directory: Path, cases: list[str] | None = None) -> list[CaseResult]:
     if not directory.is_dir():
         raise InvalidInputError(f"'{directory}' is not a directory of SBML Test Suite cases")
-    names = cases if cases is not None else sorted(p.name for p in directory.iterdir() if p.is_dir())
+    names = (
+        cases if cases is not None else sorted(p.name for p in directory.iterdir() if p.is_dir())
+    )
     return [run_case(directory / name) for name in names]
 
 

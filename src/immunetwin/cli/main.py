@@ -19,12 +19,16 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-check_app = typer.Typer(help="Conformance checks against external references.", no_args_is_help=True)
+check_app = typer.Typer(
+    help="Conformance checks against external references.", no_args_is_help=True
+)
 app.add_typer(check_app, name="check")
 
 SetOption = Annotated[
     list[str] | None,
-    typer.Option("--set", help="Override ID=VALUE (parameter, species initial value or compartment)."),
+    typer.Option(
+        "--set", help="Override ID=VALUE (parameter, species initial value or compartment)."
+    ),
 ]
 
 
@@ -241,7 +245,12 @@ def sbml_suite(
             typer.echo(
                 json.dumps(
                     [
-                        {"case": r.case, "passed": r.passed, "reason": r.reason, "seconds": r.seconds}
+                        {
+                            "case": r.case,
+                            "passed": r.passed,
+                            "reason": r.reason,
+                            "seconds": r.seconds,
+                        }
                         for r in results
                     ]
                 )

@@ -19,7 +19,7 @@ import numpy as np
 
 from immunetwin.engine._symbolic import SymbolicTranslator, indicator
 from immunetwin.errors import InvalidModelError, UnknownIdentifierError
-from immunetwin.ir import Apply, Expr, Model, Op, Species, Sym, Time
+from immunetwin.ir import Apply, Compartment, Expr, Model, Op, Parameter, Species, Sym, Time
 
 
 class StateKind(enum.Enum):
@@ -174,7 +174,8 @@ def compile_model(model: Model) -> CompiledModel:
         elif s.id in changed_by_reactions or s.id in event_targets:
             state_ids.append(s.id)
             state_kinds.append(StateKind.AMOUNT)
-    for item in (*model.compartments, *model.parameters):
+    others: list[Compartment | Parameter] = [*model.compartments, *model.parameters]
+    for item in others:
         if item.id in rules:
             continue
         if item.id in rate_rules or item.id in event_targets:
@@ -375,9 +376,7 @@ def compile_model(model: Model) -> CompiledModel:
     out_expr = ca.vertcat(*[runtime(i) for i in output_ids]) if output_ids else ca.SX(0, 1)
     outputs = ca.Function("outputs", [t, x, q], [out_expr], ["t", "x", "q"], ["y"])
     size_expr = [size_of(s, translate) for s in model.species]
-    sizes = ca.Function(
-        "sizes", [t, x, q], [ca.vertcat(*size_expr) if size_expr else ca.SX(0, 1)]
-    )
+    sizes = ca.Function("sizes", [t, x, q], [ca.vertcat(*size_expr) if size_expr else ca.SX(0, 1)])
 
     # ---- events --------------------------------------------------------------------------
     compiled_events: list[CompiledEvent] = []

@@ -13,8 +13,8 @@ import multiprocessing
 import os
 import sys
 from collections.abc import Callable, Sequence
-from multiprocessing.connection import Connection
 from dataclasses import dataclass
+from multiprocessing.connection import Connection
 from pathlib import Path
 
 import numpy as np
@@ -88,7 +88,9 @@ def read_parameter_table(path: str | os.PathLike[str]) -> tuple[list[str], np.nd
         except ValueError:
             raise InvalidInputError(f"'{source}' row {n + 2} holds a non-number: {row}") from None
     if not np.all(np.isfinite(table)):
-        raise InvalidInputError(f"'{source}' holds NaN or infinite values; every value must be finite")
+        raise InvalidInputError(
+            f"'{source}' holds NaN or infinite values; every value must be finite"
+        )
     return header, table
 
 
@@ -113,7 +115,9 @@ def simulate_ensemble(
             f"table has {table.shape[1]} columns but {len(parameter_ids)} parameter ids"
         )
     workers = workers or os.cpu_count() or 1
-    members = np.stack([compiled.parameter_vector(dict(zip(parameter_ids, row, strict=True))) for row in table])
+    members = np.stack(
+        [compiled.parameter_vector(dict(zip(parameter_ids, row, strict=True))) for row in table]
+    )
     if compiled.events or compiled.n_states == 0 or len(grid) < 2:
         values, status, messages = _by_member(compiled, grid, members, solver, workers)
     else:

@@ -10,10 +10,9 @@ dtau/dp = -(dg/dp) / (dg/dt) through a zero-valued Newton correction.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-
-import weakref
 
 import casadi as ca
 import numpy as np
@@ -22,6 +21,7 @@ from immunetwin.engine._compile import CompiledModel, compile_model
 from immunetwin.engine._results import Status
 from immunetwin.engine._simulate import check_times, run_trajectory, segment_integrators
 from immunetwin.engine._solvers import CVODES, AbstractSolver
+from immunetwin.engine._tape import Entry, Fire, Integrate, Root, Trigger
 from immunetwin.errors import InvalidInputError, SimulationError
 from immunetwin.ir import Model
 
@@ -56,7 +56,7 @@ class _Replay:
         self.q = q
         self.inputs = inputs  # (P: the differentiated inputs, p: every other value)
         self.values = values
-        self.trigger_values: dict[int, tuple[ca.MX, ca.MX]] = {}  # order -> (values, time)
+        self.trigger_values: dict[int, ca.MX] = {}  # pending order -> values at trigger time
 
     def as_float(self, value: ca.MX | float) -> float | ca.MX:
         """Numbers that do not depend on the parameters are kept as floats."""
@@ -79,7 +79,9 @@ class _Replay:
             columns += [block[:, i] for i in range(len(times))]
         return ca.horzcat(*columns)
 
-    def _call(self, x: ca.MX, start: float | ca.MX, h: float | ca.MX, grid: tuple[float, ...]) -> ca.MX:
+    def _call(
+        self, x: ca.MX, start: float | ca.MX, h: float | ca.MX, grid: tuple[float, ...]
+    ) -> ca.MX:
         function = self.integrators.get(grid)
         return function(x0=x, p=ca.vertcat(self.q, start, h))["xf"]
 
@@ -112,14 +114,19 @@ def sensitivities(
     ids = list(compiled.species_ids) + [v for v in variables if v not in compiled.species_ids]
     columns = [compiled.output_ids.index(i) for i in ids]
 
-    tape: list[tuple[object, ...]] = []
+    tape: list[Entry] = []
     traj = run_trajectory(compiled, grid, p_num, solver, tape)
     if traj.status is not Status.SUCCESS:
         if throw:
             raise SimulationError(traj.message)
         nan = np.full((len(grid), len(ids)), np.nan)
         return SensitivityResult(
-            grid, tuple(ids), wrt, nan, np.full((*nan.shape, len(wrt)), np.nan), traj.status,
+            grid,
+            tuple(ids),
+            wrt,
+            nan,
+            np.full((*nan.shape, len(wrt)), np.nan),
+            traj.status,
             traj.message,
         )
 
@@ -149,22 +156,14 @@ _GRAPHS: weakref.WeakKeyDictionary[CompiledModel, dict[object, ca.Function]]
 _GRAPHS = weakref.WeakKeyDictionary()
 
 
-def _tape_key(tape: list[tuple[object, ...]]) -> tuple[object, ...]:
-    return tuple(
-        tuple(
-            tuple(v.tolist()) if isinstance(v, np.ndarray)
-            else tuple(sorted(v.items())) if isinstance(v, dict)
-            else v
-            for v in entry
-        )
-        for entry in tape
-    )
+def _tape_key(tape: list[Entry]) -> tuple[object, ...]:
+    return tuple(entry.key() for entry in tape)
 
 
 def _replay_graph(
     compiled: CompiledModel,
     solver: AbstractSolver,
-    tape: list[tuple[object, ...]],
+    tape: list[Entry],
     grid: np.ndarray,
     p_num: np.ndarray,
     indices: list[int],
@@ -190,42 +189,37 @@ def _replay_graph(
     outputs[0] = x
     pending_time: dict[int, float | ca.MX] = {}
     for entry in tape:
-        kind = entry[0]
-        if kind == "integrate":
-            targets, end_ref, recorded = entry[1], entry[2], entry[3]
-            assert isinstance(targets, np.ndarray) and isinstance(recorded, dict)
-            block = replay.integrate(x, t, targets)
-            for column, k in recorded.items():
+        if isinstance(entry, Integrate):
+            block = replay.integrate(x, t, entry.targets)
+            for column, k in entry.recorded.items():
                 outputs[k] = block[:, column]
             x = block[:, block.shape[1] - 1]
-            t = float(targets[-1])
-            if isinstance(end_ref, tuple):
-                symbolic = _end_time(compiled, replay, end_ref, pending_time)
+            t = float(entry.targets[-1])
+            if entry.end is not None:
+                symbolic = _end_time(compiled, replay, entry.end, pending_time)
                 if symbolic is not None:
                     # Move the end with the parameters: x(t_end) = x + f * (t_end - t).
-                    slope = compiled.rhs(t, x, q)
-                    x = x + slope * (symbolic - t)
+                    x = x + compiled.rhs(t, x, q) * (symbolic - t)
                     t = symbolic
-        elif kind == "root":
-            tau, e = float(entry[1]), int(entry[2])  # type: ignore[arg-type]
-            x, t = _root_correction(compiled, q, x, tau, e)
-        elif kind == "trigger":
-            e, order = int(entry[1]), int(entry[2])  # type: ignore[arg-type]
-            values = compiled.assignment_values[e](t, x, q)
-            delay = compiled.delays(t, x, q)[e] if compiled.delays is not None else 0.0
-            replay.trigger_values[order] = (values, t)
+        elif isinstance(entry, Root):
+            x, t = _root_correction(compiled, q, x, entry.time, entry.event)
+        elif isinstance(entry, Trigger):
+            values = compiled.assignment_values[entry.event](t, x, q)
+            delay = compiled.delays(t, x, q)[entry.event] if compiled.delays is not None else 0.0
+            replay.trigger_values[entry.order] = values
             end = t + delay
-            pending_time[order] = replay.as_float(end) if isinstance(end, ca.MX) else float(end)
-        elif kind == "fire":
-            e, order = int(entry[1]), int(entry[2])  # type: ignore[arg-type]
-            event = compiled.events[e]
-            if event.use_values_from_trigger_time and order in replay.trigger_values:
-                values = replay.trigger_values[order][0]
+            pending_time[entry.order] = (
+                replay.as_float(end) if isinstance(end, ca.MX) else float(end)
+            )
+        elif isinstance(entry, Fire):
+            event = compiled.events[entry.event]
+            if event.use_values_from_trigger_time and entry.order in replay.trigger_values:
+                values = replay.trigger_values[entry.order]
             else:
-                values = compiled.assignment_values[e](t, x, q)
-            x = compiled.apply_assignments[e](t, x, q, values)
-        elif kind == "record":
-            outputs[int(entry[1])] = x  # type: ignore[arg-type]
+                values = compiled.assignment_values[entry.event](t, x, q)
+            x = compiled.apply_assignments[entry.event](t, x, q, values)
+        else:
+            outputs[entry.index] = x
     y = []
     for k, state in enumerate(outputs):
         assert state is not None, f"output {k} was not recorded"
@@ -237,16 +231,18 @@ def _replay_graph(
 def _end_time(
     compiled: CompiledModel,
     replay: _Replay,
-    end_ref: tuple[object, ...],
+    end: tuple[str, int],
     pending_time: dict[int, float | ca.MX],
 ) -> ca.MX | None:
     """The symbolic end of a segment that stops at a parameter-dependent event time."""
-    if end_ref[0] == "timed":
-        function = compiled.events[int(end_ref[1])].time_expr  # type: ignore[arg-type]
+    kind, index = end
+    value: float | ca.MX
+    if kind == "timed":
+        function = compiled.events[index].time_expr
         assert function is not None
         value = replay.as_float(function(replay.q))
     else:
-        value = pending_time.get(int(end_ref[1]), 0.0)  # type: ignore[arg-type]
+        value = pending_time.get(index, 0.0)
     return value if isinstance(value, ca.MX) else None
 
 

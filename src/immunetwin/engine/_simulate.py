@@ -18,6 +18,7 @@ from immunetwin.engine._buffers import call
 from immunetwin.engine._compile import CompiledModel, compile_model
 from immunetwin.engine._results import SimulationResult, Status
 from immunetwin.engine._solvers import CVODES, AbstractSolver, SegmentIntegrators
+from immunetwin.engine._tape import Entry, Fire, Integrate, Record, Root, Trigger
 from immunetwin.errors import InvalidInputError, SimulationError
 from immunetwin.ir import Model
 
@@ -98,7 +99,7 @@ class _Runner:
         self.integrators = segment_integrators(model, solver)
         self.n_events = len(model.events)
         self.fired: list[tuple[float, int, bool]] = []
-        self.tape: list[tuple[object, ...]] | None = None  # set to [] to record for replay
+        self.tape: list[Entry] | None = None  # set to [] to record for replay
 
     # --- numerical helpers ----------------------------------------------------------------
     def _integrate(self, x: np.ndarray, start: float, times: np.ndarray) -> np.ndarray:
@@ -144,7 +145,7 @@ class _Runner:
                 except RuntimeError as exc:
                     reached = self._salvage(x, t0, times[1:], states[:, 1:])
                     return self._failed(times, states, reached, exc)
-                self._record("integrate", times[1:], None, {c: c + 1 for c in range(len(times) - 1)})
+                self._record(Integrate(times[1:], None, {c: c + 1 for c in range(len(times) - 1)}))
             return self._done(times, states, Status.SUCCESS, "")
         return self._run_events(times, states, x)
 
@@ -169,10 +170,12 @@ class _Runner:
         except SimulationError as exc:
             return self._done(times, states, Status.EVENT_LIMIT, str(exc))
         states[:, 0] = x
-        self._record("record", 0)
+        self._record(Record(0))
         k = 1
         while k < len(times):
-            stops = [(b, ("timed", e)) for b, e in breakpoints if b > t]
+            stops: list[tuple[float, tuple[str, int] | None]] = [
+                (b, ("timed", e)) for b, e in breakpoints if b > t
+            ]
             stops += [(pd.time, ("pending", pd.order)) for pd in self.pending if pd.time > t]
             stop, stop_ref = min(stops + [(float(times[-1]), None)], key=lambda item: item[0])
             out_idx = [i for i in range(k, len(times)) if times[i] <= stop]
@@ -197,7 +200,7 @@ class _Runner:
                         states[:, i] = block[:, column]
                         recorded[column] = i
                         k = i + 1
-                self._record("integrate", grid, stop_ref, recorded)
+                self._record(Integrate(grid, stop_ref, recorded))
                 t, x = stop, block[:, -1]
             else:
                 j, flipping = crossing
@@ -215,9 +218,9 @@ class _Runner:
                         recorded[column] = i
                         k = i + 1
                 if j > 0:
-                    self._record("integrate", grid[:j], None, recorded)
-                self._record("integrate", np.array([tau]), None, {})
-                self._record("root", tau, int(np.flatnonzero(flipping)[0]))
+                    self._record(Integrate(grid[:j], None, recorded))
+                self._record(Integrate(np.array([tau]), None, {}))
+                self._record(Root(tau, int(np.flatnonzero(flipping)[0])))
                 t, x = tau, x_tau
             try:
                 x = self._fire(t, x)
@@ -225,13 +228,15 @@ class _Runner:
                 return self._done(times, states, Status.EVENT_LIMIT, str(exc))
             if k < len(times) and times[k] <= t + 1e-12 * max(1.0, abs(t)):
                 states[:, k] = x
-                self._record("record", k)
+                self._record(Record(k))
                 k += 1
             if not np.all(np.isfinite(x)):
-                return self._done(times, states, Status.NONFINITE, f"state became non-finite at t={t}")
+                return self._done(
+                    times, states, Status.NONFINITE, f"state became non-finite at t={t}"
+                )
         return self._done(times, states, Status.SUCCESS, "")
 
-    def _record(self, *entry: object) -> None:
+    def _record(self, entry: Entry) -> None:
         if self.tape is not None:
             self.tape.append(entry)
 
@@ -265,7 +270,9 @@ class _Runner:
 
     def _cancel_non_persistent(self, off: np.ndarray) -> None:
         self.pending = [
-            pd for pd in self.pending if not (off[pd.event] and not self.m.events[pd.event].persistent)
+            pd
+            for pd in self.pending
+            if not (off[pd.event] and not self.m.events[pd.event].persistent)
         ]
 
     def _locate(
@@ -327,7 +334,7 @@ class _Runner:
                     if not event.use_values_from_trigger_time:
                         values = None
                 self.pending.append(_Pending(t + delay, int(e), values, self.order))
-                self._record("trigger", int(e), self.order)
+                self._record(Trigger(int(e), self.order))
                 self.order += 1
             due = [pd for pd in self.pending if pd.time <= t + 1e-13 * max(1.0, abs(t))]
             if not due:
@@ -340,7 +347,7 @@ class _Runner:
             if values is None:
                 values = np.asarray(m.assignment_values[chosen.event](t, x, self.q)).ravel()
             x = np.asarray(m.apply_assignments[chosen.event](t, x, self.q, values)).ravel()
-            self._record("fire", chosen.event, chosen.order)
+            self._record(Fire(chosen.event, chosen.order))
             self.fired.append((t, chosen.event, m.events[chosen.event].time_expr is None))
         raise SimulationError(
             f"more than {_MAX_EVENTS_PER_INSTANT} events fired at t={t}: the events keep "
@@ -381,9 +388,7 @@ class _Runner:
             bad = np.flatnonzero(~np.all(np.isfinite(states), axis=1))
             names = ", ".join(self.m.state_ids[i] for i in bad[:5])
             message = f"the solution became NaN or infinite for: {names}"
-        return Trajectory(
-            times, states, self.q, status, message, len(self.fired), list(self.fired)
-        )
+        return Trajectory(times, states, self.q, status, message, len(self.fired), list(self.fired))
 
 
 def run_trajectory(
@@ -391,7 +396,7 @@ def run_trajectory(
     times: np.ndarray,
     p: np.ndarray,
     solver: AbstractSolver,
-    tape: list[tuple[object, ...]] | None = None,
+    tape: list[Entry] | None = None,
 ) -> Trajectory:
     """Integrate and return raw states at the output times.
 
@@ -469,7 +474,3 @@ def simulate(
     if throw and not result.ok:
         raise SimulationError(f"simulation of '{compiled.model.id}' failed: {result.message}")
     return result
-
-
-def ca_version() -> str:
-    return str(ca.__version__)

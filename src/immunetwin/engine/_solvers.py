@@ -11,6 +11,7 @@ import abc
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import casadi as ca
 import numpy as np
@@ -32,7 +33,7 @@ class AbstractSolver(abc.ABC):
     def plugin(self) -> str: ...
 
     @abc.abstractmethod
-    def options(self) -> dict[str, object]: ...
+    def options(self) -> dict[str, Any]: ...
 
     def check(self) -> None:
         for name in ("rtol", "atol"):
@@ -55,7 +56,7 @@ class CVODES(AbstractSolver):
     def plugin(self) -> str:
         return "cvodes"
 
-    def options(self) -> dict[str, object]:
+    def options(self) -> dict[str, Any]:
         return {
             "abstol": self.atol,
             "reltol": self.rtol,
@@ -82,7 +83,7 @@ class DormandPrince(AbstractSolver):
     def plugin(self) -> str:
         return "erk"
 
-    def options(self) -> dict[str, object]:
+    def options(self) -> dict[str, Any]:
         return {
             "abstol": self.atol,
             "reltol": self.rtol,
@@ -122,7 +123,7 @@ class SegmentIntegrators:
         return ca.integrator("segment", self.solver.plugin, dae, 0.0, list(grid), options)
 
     def _key(self, grid: tuple[float, ...]) -> str:
-        return f"{ca.__version__}|{self.solver!r}|{self.ode}|{grid}"
+        return f"{ca.CasadiMeta.version()}|{self.solver!r}|{self.ode}|{grid}"
 
     def get(self, grid: tuple[float, ...]) -> ca.Function:
         """The integrator over ``grid`` (C-compiled when the solver asks for it)."""
@@ -137,7 +138,9 @@ class SegmentIntegrators:
 
         return self._cached(("single", grid), build)
 
-    def integrate(self, x0: np.ndarray, q: np.ndarray, start: float, times: np.ndarray) -> np.ndarray:
+    def integrate(
+        self, x0: np.ndarray, q: np.ndarray, start: float, times: np.ndarray
+    ) -> np.ndarray:
         """States at ``times`` (increasing, all > start) from ``x0`` at ``start``."""
         h = float(times[-1] - start)
         grid = tuple(float(v) for v in (times - start) / h)

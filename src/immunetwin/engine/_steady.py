@@ -144,8 +144,15 @@ def steady_state(
             return start
         try:
             solution = scipy.optimize.least_squares(
-                residual, start, jac=jacobian, method="lm" if n <= 2 * len(residual(start)) else "trf",
-                xtol=1e-15, ftol=1e-15, gtol=1e-15, max_nfev=2000, x_scale="jac",
+                residual,
+                start,
+                jac=jacobian,
+                method="lm" if n <= 2 * len(residual(start)) else "trf",
+                xtol=1e-15,
+                ftol=1e-15,
+                gtol=1e-15,
+                max_nfev=2000,
+                x_scale="jac",
             )
         except (ValueError, np.linalg.LinAlgError):
             return None

@@ -28,7 +28,7 @@ _LANCZOS = (
 def _gamma(z: ca.SX) -> ca.SX:
     """Lanczos approximation of Gamma(z) for z > 0.5 (factorial of non-negative arguments)."""
     z = z - 1
-    x = _LANCZOS[0]
+    x: ca.SX | float = _LANCZOS[0]
     for i in range(1, 9):
         x = x + _LANCZOS[i] / (z + i)
     t = z + 7.5
@@ -129,7 +129,9 @@ class SymbolicTranslator:
                 f"math calls '{expr.name}', which is not a function definition of the model"
             )
         if depth > 50:
-            raise InvalidModelError(f"function '{expr.name}' calls itself (recursion is not allowed)")
+            raise InvalidModelError(
+                f"function '{expr.name}' calls itself (recursion is not allowed)"
+            )
         if len(fn.arguments) != len(expr.args):
             raise InvalidModelError(
                 f"function '{fn.id}' takes {len(fn.arguments)} arguments, got {len(expr.args)}"
