@@ -62,6 +62,7 @@ class CompiledModel:
     apply_assignments: tuple[ca.Function, ...]  # per event: (t, x, q, values) -> x
     delays: ca.Function | None
     priorities: ca.Function | None
+    event_info: ca.Function | None  # (t, x, q) -> (triggers, priorities, delays) in one call
     symbols: tuple[ca.SX, ca.SX, ca.SX]  # t, x, q
     ode: ca.SX
 
@@ -422,7 +423,7 @@ def compile_model(model: Model) -> CompiledModel:
                 time_expr=time_fn,
             )
         )
-    triggers = indicators = delays = priorities = None
+    triggers = indicators = delays = priorities = event_info = None
     if model.events:
         triggers = ca.Function(
             "triggers", [t, x, q], [ca.vertcat(*[translate(e.trigger) for e in model.events])]
@@ -454,6 +455,13 @@ def compile_model(model: Model) -> CompiledModel:
             ],
         )
 
+    if model.events:
+        assert triggers is not None and priorities is not None and delays is not None
+        event_info = ca.Function(
+            "event_info",
+            [t, x, q],
+            [triggers(t, x, q), priorities(t, x, q), delays(t, x, q)],
+        )
     return CompiledModel(
         model=model,
         parameter_ids=tuple(parameter_ids),
@@ -475,6 +483,7 @@ def compile_model(model: Model) -> CompiledModel:
         apply_assignments=tuple(apply_assignments),
         delays=delays,
         priorities=priorities,
+        event_info=event_info,
         symbols=(t, x, q),
         ode=ode,
     )

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from immunetwin.engine._buffers import call
+from immunetwin.engine._buffers import Bound
 from immunetwin.engine._compile import CompiledModel, compile_model
 from immunetwin.engine._results import Status
 from immunetwin.engine._simulate import (
@@ -115,9 +115,7 @@ def simulate_ensemble(
             f"table has {table.shape[1]} columns but {len(parameter_ids)} parameter ids"
         )
     workers = workers or os.cpu_count() or 1
-    members = np.stack(
-        [compiled.parameter_vector(dict(zip(parameter_ids, row, strict=True))) for row in table]
-    )
+    members = _parameter_matrix(compiled, parameter_ids, table)
     if compiled.events or compiled.n_states == 0 or len(grid) < 2:
         values, status, messages = _by_member(compiled, grid, members, solver, workers)
     else:
@@ -139,6 +137,22 @@ def simulate_ensemble(
             f"{result.messages[first]}"
         )
     return result
+
+
+def _parameter_matrix(
+    compiled: CompiledModel, parameter_ids: Sequence[str], table: np.ndarray
+) -> np.ndarray:
+    """One p vector per row; ``parameter_vector`` is linear in each value, so one probe per
+    column gives its conversion factor (species values come in their math unit)."""
+    members = np.tile(compiled.parameter_vector(), (len(table), 1))
+    for column, id in enumerate(parameter_ids):
+        index = compiled.parameter_index(id)
+        factor = compiled.parameter_vector({id: 1.0})[index]
+        values = table[:, column]
+        if not np.all(np.isfinite(values)):
+            raise InvalidInputError(f"column '{id}' holds NaN or infinite values")
+        members[:, index] = values * factor
+    return members
 
 
 def _fork_available() -> bool:
@@ -227,42 +241,33 @@ def _mapped(
     solver: AbstractSolver,
     workers: int,
 ) -> tuple[np.ndarray, list[Status], list[str]]:
-    """No events: one integrator call per member over the whole grid."""
-    n_members = len(members)
-    n, T = compiled.n_states, len(grid)
-    x0, q = call(mapped(compiled, compiled.init, n_members), [float(grid[0]), members.T])
+    """No events: per member, one call each of init, the integrator over the whole grid and
+    the outputs, all on preallocated buffers inside the worker."""
+    n, T, K = compiled.n_states, len(grid), len(compiled.output_ids)
     start, h = float(grid[0]), float(grid[-1] - grid[0])
-    integrators = segment_integrators(compiled, solver)
-    single = integrators.get(tuple(float(v) for v in (grid[1:] - start) / h))
-    params = np.vstack([q, np.full((1, n_members), start), np.full((1, n_members), h)])
+    integrator = segment_integrators(compiled, solver).get(tuple(((grid[1:] - start) / h).tolist()))
+    init = Bound(compiled.init)
+    integrate = Bound(integrator)
+    outputs = Bound(mapped(compiled, compiled.outputs, T))
 
     def one(i: int) -> tuple[np.ndarray, Status, str]:
-        block = np.empty((n, T))
-        block[:, 0] = x0[:, i]
+        x0, q = init(start, members[i])
+        states = np.empty((T, n))  # column-major (n, T) for CasADi
+        states[0] = x0
         try:
-            block[:, 1:] = call(single, [x0[:, i : i + 1], 0.0, params[:, i : i + 1]])[0]
-        except RuntimeError as exc:
-            block[:, 1:] = np.nan
-            reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else "failed"
-            return block, Status.INTEGRATION_FAILED, f"integration failed: {reason}"
-        return block, Status.SUCCESS, ""
+            states[1:] = integrate(x0, 0.0, np.concatenate([q, [start, h]]))[0].reshape(T - 1, n)
+        except RuntimeError:
+            return (
+                np.full((T, K), np.nan),
+                Status.INTEGRATION_FAILED,
+                (
+                    "integration failed; try CVODES() for stiff members, a larger max_steps or "
+                    "looser tolerances"
+                ),
+            )
+        values = outputs(grid, states.ravel(), np.tile(q, T))[0].reshape(T, K)
+        if not np.all(np.isfinite(values)):
+            return values, Status.NONFINITE, "the solution became NaN or infinite"
+        return values, Status.SUCCESS, ""
 
-    states, status, messages = _run_members(n_members, (n, T), workers, one)
-    # Outputs chunk by chunk with one cached map (a map over every point would be rebuilt
-    # for each ensemble size, and building a map costs more than evaluating it).
-    chunk = min(_CHUNK, n_members)
-    outputs = mapped(compiled, compiled.outputs, chunk * T)
-    values = np.empty((n_members, T, len(compiled.output_ids)))
-    times_row = np.tile(grid, chunk)[None, :]
-    for begin in range(0, n_members, chunk):
-        end = min(begin + chunk, n_members)
-        index = np.arange(begin, begin + chunk).clip(max=end - 1)  # pad the last chunk
-        flat_states = states[index].transpose(1, 0, 2).reshape(n, chunk * T)
-        flat_q = np.repeat(q[:, index], T, axis=1)
-        block = call(outputs, [times_row, flat_states, flat_q])[0]
-        values[begin:end] = block.reshape(-1, chunk, T).transpose(1, 2, 0)[: end - begin]
-    for i in range(n_members):
-        if status[i].ok and not np.all(np.isfinite(values[i])):
-            status[i] = Status.NONFINITE
-            messages[i] = "the solution became NaN or infinite"
-    return values, status, messages
+    return _run_members(len(members), (T, K), workers, one)

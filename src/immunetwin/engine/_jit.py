@@ -15,11 +15,13 @@ import casadi as ca
 from immunetwin.config import c_compiler, cache_dir
 from immunetwin.errors import ConvergenceWarning
 
+_FLAGS = (("-O3", "-march=native"), ("-O2",))
+
 
 def compiled(function: ca.Function, key: str) -> ca.Function:
     """A C-compiled equivalent of ``function``; falls back to it (with a warning) if no C
     compiler works. ``key`` identifies the function's content for the disk cache."""
-    digest = hashlib.sha256(key.encode()).hexdigest()[:24]
+    digest = hashlib.sha256(f"{key}|{_FLAGS}".encode()).hexdigest()[:24]
     folder = cache_dir() / "jit"
     library = folder / f"f_{digest}.so"
     if not library.exists():
@@ -34,21 +36,21 @@ def compiled(function: ca.Function, key: str) -> ca.Function:
             return function
         folder.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(dir=folder) as work:
-            source = Path(work) / f"f_{digest}.c"
-            previous = os.getcwd()
-            os.chdir(work)  # CasADi writes generated code to the working directory
-            try:
-                function.generate(source.name)
-            finally:
-                os.chdir(previous)
+            generator = ca.CodeGenerator(f"f_{digest}.c")
+            generator.add(function)
+            source = Path(generator.generate(f"{work}/"))
             built = Path(work) / library.name
-            flags = ["-O2", "-shared", "-fPIC"]
-            process = subprocess.run(
-                [compiler, *flags, str(source), "-o", str(built), "-lm"],
-                capture_output=True,
-                text=True,
-                check=False,
-            )
+            process = None
+            for flags in _FLAGS:  # the tuned flags first, plain -O2 if the compiler rejects them
+                process = subprocess.run(
+                    [compiler, *flags, "-shared", "-fPIC", str(source), "-o", str(built), "-lm"],
+                    capture_output=True,
+                    text=True,
+                    check=False,
+                )
+                if process.returncode == 0:
+                    break
+            assert process is not None
             if process.returncode != 0:
                 warnings.warn(
                     f"C compilation failed ({process.stderr.strip()[:200]}); using the "

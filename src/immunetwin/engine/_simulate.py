@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import casadi as ca
 import numpy as np
 
-from immunetwin.engine._buffers import call
+from immunetwin.engine._buffers import Bound, bound, call
 from immunetwin.engine._compile import CompiledModel, compile_model
 from immunetwin.engine._results import SimulationResult, Status
 from immunetwin.engine._solvers import CVODES, AbstractSolver, SegmentIntegrators
@@ -107,12 +107,6 @@ class _Runner:
             return np.zeros((0, len(times)))
         return self.integrators.integrate(x, self.q, start, times)
 
-    def _triggers(self, t: float, x: np.ndarray) -> np.ndarray:
-        assert self.m.triggers is not None
-        # Evaluate just after t so that `time > c` is true at a breakpoint c, as it is for t > c.
-        shifted = t + 1e-13 * max(1.0, abs(t))
-        return np.asarray(self.m.triggers(shifted, x, self.q), dtype=float).ravel() > 0.5
-
     def _trigger_matrix(self, times: np.ndarray, states: np.ndarray) -> np.ndarray:
         assert self.m.triggers is not None
         function = mapped(self.m, self.m.triggers, len(times))
@@ -145,7 +139,9 @@ class _Runner:
                 except RuntimeError as exc:
                     reached = self._salvage(x, t0, times[1:], states[:, 1:])
                     return self._failed(times, states, reached, exc)
-                self._record(Integrate(times[1:], None, {c: c + 1 for c in range(len(times) - 1)}))
+                if self.tape is not None:
+                    recorded = {c: c + 1 for c in range(len(times) - 1)}
+                    self._record(Integrate(times[1:], None, recorded))
             return self._done(times, states, Status.SUCCESS, "")
         return self._run_events(times, states, x)
 
@@ -178,29 +174,23 @@ class _Runner:
             ]
             stops += [(pd.time, ("pending", pd.order)) for pd in self.pending if pd.time > t]
             stop, stop_ref = min(stops + [(float(times[-1]), None)], key=lambda item: item[0])
-            out_idx = [i for i in range(k, len(times)) if times[i] <= stop]
+            out_idx = np.arange(k, int(np.searchsorted(times, stop, side="right")))
             grid = np.unique(
                 np.concatenate([times[out_idx], check[(check > t) & (check < stop)], [stop]])
             )
+            columns = np.searchsorted(grid, times[out_idx])
             try:
                 block = self._integrate(x, t, grid)
             except RuntimeError as exc:
                 partial = np.full((self.m.n_states, len(grid)), np.nan)
                 reached = self._salvage(x, t, grid, partial)
-                for i in out_idx:
-                    column = int(np.searchsorted(grid, times[i]))
-                    states[:, i] = partial[:, column]
+                states[:, out_idx] = partial[:, columns]
                 return self._failed(times, states, reached, exc)
             crossing = self._first_crossing(grid, block, stop, t) if state_events else None
             if crossing is None:
-                recorded = {}
-                for i in out_idx:
-                    if times[i] < stop:  # an output at the stop itself is taken after events
-                        column = int(np.searchsorted(grid, times[i]))
-                        states[:, i] = block[:, column]
-                        recorded[column] = i
-                        k = i + 1
-                self._record(Integrate(grid, stop_ref, recorded))
+                keep = times[out_idx] < stop  # an output at the stop itself comes after events
+                k = self._take(states, block, out_idx[keep], columns[keep], k)
+                self._record(Integrate(grid, stop_ref, self._recorded(out_idx, columns, keep)))
                 t, x = stop, block[:, -1]
             else:
                 j, flipping = crossing
@@ -210,15 +200,10 @@ class _Runner:
                     tau, x_tau = self._locate(lo, x_lo, float(grid[j]), block[:, j], flipping)
                 except RuntimeError as exc:
                     return self._failed(times, states, lo, exc)
-                recorded = {}
-                for i in out_idx:
-                    if times[i] < tau:
-                        column = int(np.searchsorted(grid, times[i]))
-                        states[:, i] = block[:, column]
-                        recorded[column] = i
-                        k = i + 1
+                keep = times[out_idx] < tau
+                k = self._take(states, block, out_idx[keep], columns[keep], k)
                 if j > 0:
-                    self._record(Integrate(grid[:j], None, recorded))
+                    self._record(Integrate(grid[:j], None, self._recorded(out_idx, columns, keep)))
                 self._record(Integrate(np.array([tau]), None, {}))
                 self._record(Root(tau, int(np.flatnonzero(flipping)[0])))
                 t, x = tau, x_tau
@@ -235,6 +220,23 @@ class _Runner:
                     times, states, Status.NONFINITE, f"state became non-finite at t={t}"
                 )
         return self._done(times, states, Status.SUCCESS, "")
+
+    @staticmethod
+    def _take(
+        states: np.ndarray, block: np.ndarray, indices: np.ndarray, columns: np.ndarray, k: int
+    ) -> int:
+        """Copy block columns into the outputs; returns the next output index."""
+        if len(indices):
+            states[:, indices] = block[:, columns]
+            return int(indices[-1]) + 1
+        return k
+
+    def _recorded(
+        self, indices: np.ndarray, columns: np.ndarray, keep: np.ndarray
+    ) -> dict[int, int]:
+        if self.tape is None:
+            return {}
+        return {int(c): int(i) for c, i in zip(columns[keep], indices[keep], strict=True)}
 
     def _record(self, entry: Entry) -> None:
         if self.tape is not None:
@@ -314,45 +316,49 @@ class _Runner:
     def _fire(self, t: float, x: np.ndarray) -> np.ndarray:
         """Process every event due at time t (SBML ordering by priority, re-checking triggers)."""
         m = self.m
+        info = self._bound("event_info", m.event_info)
+        # Evaluate just after t so that `time > c` is true at a breakpoint c, as it is for t > c.
+        shifted = t + 1e-13 * max(1.0, abs(t))
         for _ in range(_MAX_EVENTS_PER_INSTANT):
-            current = self._triggers(t, x)
+            current_values, priority, delays = info(shifted, x, self.q)
+            current = current_values > 0.5
             rising = current & self.armed
             self.armed = ~current
             if (~current).any():
                 self._cancel_non_persistent(~current)
-            for e in np.flatnonzero(rising):
+            for rising_index in np.flatnonzero(rising):
+                e = int(rising_index)
                 event = m.events[e]
-                delay = 0.0
-                if event.has_delay:
-                    assert m.delays is not None
-                    delay = float(np.asarray(m.delays(t, x, self.q)).ravel()[e])
-                    if not np.isfinite(delay) or delay < 0:
-                        raise SimulationError(f"event '{event.id}' has delay {delay} at t={t}")
+                delay = float(delays[e]) if event.has_delay else 0.0
+                if not np.isfinite(delay) or delay < 0:
+                    raise SimulationError(f"event '{event.id}' has delay {delay} at t={t}")
                 values = None
-                if event.use_values_from_trigger_time or delay == 0:
-                    values = np.asarray(m.assignment_values[e](t, x, self.q), dtype=float).ravel()
-                    if not event.use_values_from_trigger_time:
-                        values = None
+                if event.use_values_from_trigger_time:
+                    values = self._bound(f"values_{e}", m.assignment_values[e])(t, x, self.q)[0]
                 self.pending.append(_Pending(t + delay, int(e), values, self.order))
                 self._record(Trigger(int(e), self.order))
                 self.order += 1
-            due = [pd for pd in self.pending if pd.time <= t + 1e-13 * max(1.0, abs(t))]
+            due = [pd for pd in self.pending if pd.time <= shifted]
             if not due:
                 return x
-            assert m.priorities is not None
-            priority = np.asarray(m.priorities(t, x, self.q), dtype=float).ravel()
             chosen = max(due, key=lambda pd: (priority[pd.event], -pd.event, -pd.order))
             self.pending.remove(chosen)
+            e = chosen.event
             values = chosen.values
             if values is None:
-                values = np.asarray(m.assignment_values[chosen.event](t, x, self.q)).ravel()
-            x = np.asarray(m.apply_assignments[chosen.event](t, x, self.q, values)).ravel()
-            self._record(Fire(chosen.event, chosen.order))
-            self.fired.append((t, chosen.event, m.events[chosen.event].time_expr is None))
+                values = self._bound(f"values_{e}", m.assignment_values[e])(t, x, self.q)[0]
+            x = self._bound(f"apply_{e}", m.apply_assignments[e])(t, x, self.q, values)[0]
+            self._record(Fire(e, chosen.order))
+            self.fired.append((t, e, m.events[e].time_expr is None))
         raise SimulationError(
             f"more than {_MAX_EVENTS_PER_INSTANT} events fired at t={t}: the events keep "
             "re-triggering each other; check their triggers and assignments"
         )
+
+    @staticmethod
+    def _bound(name: str, function: ca.Function | None) -> Bound:
+        assert function is not None, name
+        return bound(function)
 
     def _salvage(self, x: np.ndarray, start: float, grid: np.ndarray, out: np.ndarray) -> float:
         """After a failed call, integrate point by point to keep every state reached before

@@ -16,7 +16,7 @@ from typing import Any
 import casadi as ca
 import numpy as np
 
-from immunetwin.engine._buffers import call
+from immunetwin.engine._buffers import bound
 from immunetwin.errors import InvalidInputError
 
 
@@ -143,7 +143,7 @@ class SegmentIntegrators:
     ) -> np.ndarray:
         """States at ``times`` (increasing, all > start) from ``x0`` at ``start``."""
         h = float(times[-1] - start)
-        grid = tuple(float(v) for v in (times - start) / h)
+        grid = tuple(((times - start) / h).tolist())
         function = self.get(grid)
-        params = np.concatenate([q, [start, h]])
-        return call(function, [x0[:, None], 0.0, params[:, None]])[0]
+        states = bound(function)(x0, 0.0, np.concatenate([q, [start, h]]))[0]
+        return states.reshape(len(times), len(x0)).T  # CasADi is column-major
