@@ -112,11 +112,16 @@ def bench_model(bench: Path, name: str, n: int, with_sensitivities: bool) -> dic
         "ratio_ensemble": ensemble_s / float(peer["ensemble_s"]),
     }
     if with_sensitivities:
-        solver = CVODES(RTOL, ATOL)
-        result = sensitivities(compiled, times, wrt=KINETIC, solver=solver)  # builds the graph
-        sens_s = median_time(lambda: sensitivities(compiled, times, wrt=KINETIC, solver=solver), 10)
+        # the compiled forward derivative of each segment integrator is built on first use
+        result = sensitivities(compiled, times, wrt=KINETIC, solver=fast)
+        sens_s = median_time(lambda: sensitivities(compiled, times, wrt=KINETIC, solver=fast), 20)
+        sens_cvodes_s = median_time(
+            lambda: sensitivities(compiled, times, wrt=KINETIC, solver=stiff), 5
+        )
         out["sensitivity_s"] = sens_s
-        out["sensitivity_over_single_cvodes"] = sens_s / single_cvodes
+        out["sensitivity_over_single"] = sens_s / single_fast
+        out["sensitivity_cvodes_s"] = sens_cvodes_s
+        out["sensitivity_cvodes_over_single_cvodes"] = sens_cvodes_s / single_cvodes
         out["sensitivity_worst_rel_error"] = sensitivity_accuracy(compiled, times, result)
     return out
 
@@ -166,9 +171,13 @@ def main() -> None:
         )
         if "sensitivity_s" in r:
             print(
-                f"  sensitivities (17)    {r['sensitivity_s'] * 1e3:8.1f} ms   "
-                f"= {r['sensitivity_over_single_cvodes']:.1f}x one CVODES simulation (goal <= 10); "
+                f"  sensitivities (17)    {r['sensitivity_s'] * 1e3:8.2f} ms   "
+                f"= {r['sensitivity_over_single']:.1f}x one simulation (goal <= 10); "
                 f"worst rel. error vs central differences {r['sensitivity_worst_rel_error']:.1e}"
+            )
+            print(
+                f"  sensitivities CVODES  {r['sensitivity_cvodes_s'] * 1e3:8.2f} ms   "
+                f"= {r['sensitivity_cvodes_over_single_cvodes']:.1f}x one CVODES simulation"
             )
     print(f"CLI --help: {help_s:.2f} s (goal <= 1 s)")
     if args.json:

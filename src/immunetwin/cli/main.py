@@ -64,6 +64,8 @@ def _run(action):  # type: ignore[no-untyped-def]
         return action()
     except ImmuneTwinError as exc:
         _fail(f"{type(exc).__name__}: {exc}", 1)
+    except OSError as exc:  # unreadable inputs, unwritable outputs
+        _fail(f"{exc.strerror or type(exc).__name__}: {exc.filename or exc}", 1)
 
 
 @app.command()

@@ -15,6 +15,17 @@ import numpy as np
 _LOCAL = threading.local()
 
 
+def dense(function: ca.Function) -> ca.Function:
+    """``function`` itself when every input and output is dense, else a wrapper with dense
+    outputs: the buffer interface moves only structural nonzeros, so a sparse output (a
+    Jacobian, a vector with structural zeros) would land in the wrong places."""
+    if all(function.sparsity_out(i).is_dense() for i in range(function.n_out())):
+        return function
+    inputs = function.mx_in()
+    outputs = [ca.densify(o) for o in function.call(inputs)]
+    return ca.Function(f"{function.name()}_dense", inputs, outputs)
+
+
 def _buffer(function: ca.Function) -> tuple[ca.FunctionBuffer, Callable[[], None]]:
     """A reusable evaluation buffer per function and thread (creating one costs more than a
     small evaluation)."""
@@ -24,7 +35,7 @@ def _buffer(function: ca.Function) -> tuple[ca.FunctionBuffer, Callable[[], None
     if found is None or found[0] is not function:
         if len(cache) > 512:
             cache.clear()
-        buffer, run = function.buffer()
+        buffer, run = dense(function).buffer()
         found = cache[id(function)] = (function, buffer, run)
     return found[1], found[2]
 
@@ -71,7 +82,7 @@ class Bound:
         self.function = function
         self.inputs = [np.zeros(function.numel_in(i)) for i in range(function.n_in())]
         self.outputs = [np.zeros(function.numel_out(i)) for i in range(function.n_out())]
-        self._buffer, self._run = function.buffer()
+        self._buffer, self._run = dense(function).buffer()
         for i, array in enumerate(self.inputs):
             self._buffer.set_arg(i, memoryview(array))  # type: ignore[call-arg,arg-type]
         for i, array in enumerate(self.outputs):

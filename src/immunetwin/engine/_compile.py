@@ -54,6 +54,7 @@ class CompiledModel:
     init: ca.Function  # (t0, p) -> (x0, q)
     rhs: ca.Function  # (t, x, q) -> dx
     outputs: ca.Function  # (t, x, q) -> value of every output id
+    species_outputs: ca.Function  # (t, x, q) -> the species only, in their math unit
     sizes: ca.Function  # (t, x, q) -> compartment size of every species (1 for 0-D/hOSU)
     events: tuple[CompiledEvent, ...]
     triggers: ca.Function | None  # (t, x, q) -> 0/1 per event
@@ -376,6 +377,10 @@ def compile_model(model: Model) -> CompiledModel:
     )
     out_expr = ca.vertcat(*[runtime(i) for i in output_ids]) if output_ids else ca.SX(0, 1)
     outputs = ca.Function("outputs", [t, x, q], [out_expr], ["t", "x", "q"], ["y"])
+    species_expr = [runtime(s.id) for s in model.species]
+    species_outputs = ca.Function(
+        "species_outputs", [t, x, q], [ca.vertcat(*species_expr) if species_expr else ca.SX(0, 1)]
+    )
     size_expr = [size_of(s, translate) for s in model.species]
     sizes = ca.Function("sizes", [t, x, q], [ca.vertcat(*size_expr) if size_expr else ca.SX(0, 1)])
 
@@ -475,6 +480,7 @@ def compile_model(model: Model) -> CompiledModel:
         init=init,
         rhs=rhs,
         outputs=outputs,
+        species_outputs=species_outputs,
         sizes=sizes,
         events=tuple(compiled_events),
         triggers=triggers,

@@ -120,11 +120,10 @@ def simulate_ensemble(
         values, status, messages = _by_member(compiled, grid, members, solver, workers)
     else:
         values, status, messages = _mapped(compiled, grid, members, solver, workers)
-    species = [compiled.output_ids.index(s) for s in compiled.species_ids]
     result = EnsembleResult(
         time=grid,
         ids=compiled.species_ids,
-        values=values[:, :, species],
+        values=values,
         status=tuple(status),
         messages=tuple(messages),
         parameter_ids=tuple(parameter_ids),
@@ -226,11 +225,13 @@ def _by_member(
     solver: AbstractSolver,
     workers: int,
 ) -> tuple[np.ndarray, list[Status], list[str]]:
+    species = [compiled.output_ids.index(s) for s in compiled.species_ids]
+
     def one(i: int) -> tuple[np.ndarray, Status, str]:
         traj = run_trajectory(compiled, grid, members[i], solver)
-        return evaluate_outputs(compiled, traj), traj.status, traj.message
+        return evaluate_outputs(compiled, traj)[:, species], traj.status, traj.message
 
-    shape = (len(grid), len(compiled.output_ids))
+    shape = (len(grid), len(species))
     return _run_members(len(members), shape, workers, one)
 
 
@@ -243,12 +244,12 @@ def _mapped(
 ) -> tuple[np.ndarray, list[Status], list[str]]:
     """No events: per member, one call each of init, the integrator over the whole grid and
     the outputs, all on preallocated buffers inside the worker."""
-    n, T, K = compiled.n_states, len(grid), len(compiled.output_ids)
+    n, T, K = compiled.n_states, len(grid), len(compiled.species_ids)
     start, h = float(grid[0]), float(grid[-1] - grid[0])
     integrator = segment_integrators(compiled, solver).get(tuple(((grid[1:] - start) / h).tolist()))
     init = Bound(compiled.init)
     integrate = Bound(integrator)
-    outputs = Bound(mapped(compiled, compiled.outputs, T))
+    outputs = Bound(mapped(compiled, compiled.species_outputs, T))
 
     def one(i: int) -> tuple[np.ndarray, Status, str]:
         x0, q = init(start, members[i])

@@ -2,10 +2,11 @@
 through events.
 
 A numerical run records its tape (segments, located roots, triggers, firings). The tape is
-replayed as a CasADi MX graph with the same integrators, event maps and outputs, so automatic
-differentiation gives the derivative of the discrete event sequence: time events move with
-the parameters they depend on, and a state event's time moves by the implicit-function rule
-dtau/dp = -(dg/dp) / (dg/dt) through a zero-valued Newton correction.
+then replayed in forward mode: the state carries its derivative matrix S = dx/dP through each
+segment (the integrator's own forward derivative, C-compiled with the solver when it is), and
+through each event by the chain rule of the event map. Event times that depend on the
+parameters move with them: time events through d(time)/dP, and a state event by the implicit
+function rule d tau/dP = -(dg/dP) / (dg/dt).
 """
 
 from __future__ import annotations
@@ -17,12 +18,18 @@ from dataclasses import dataclass
 import casadi as ca
 import numpy as np
 
+from immunetwin.engine._buffers import bound, call
 from immunetwin.engine._compile import CompiledModel, compile_model
 from immunetwin.engine._results import Status
-from immunetwin.engine._simulate import check_times, run_trajectory, segment_integrators
-from immunetwin.engine._solvers import CVODES, AbstractSolver
+from immunetwin.engine._simulate import (
+    check_times,
+    mapped,
+    run_trajectory,
+    segment_integrators,
+)
+from immunetwin.engine._solvers import CVODES, AbstractSolver, SegmentIntegrators
 from immunetwin.engine._tape import Entry, Fire, Integrate, Root, Trigger
-from immunetwin.errors import InvalidInputError, SimulationError
+from immunetwin.errors import SimulationError
 from immunetwin.ir import Model
 
 
@@ -42,48 +49,135 @@ class SensitivityResult:
         return self.jacobian[:, self.ids.index(id), self.wrt.index(parameter)]
 
 
-class _Replay:
-    def __init__(
-        self,
-        model: CompiledModel,
-        solver: AbstractSolver,
-        q: ca.MX,
-        inputs: tuple[ca.MX, ca.MX],
-        values: tuple[np.ndarray, np.ndarray],
-    ) -> None:
-        self.m = model
-        self.integrators = segment_integrators(model, solver)
+class _Derivatives:
+    """Jacobians of the compiled model's pieces, built once per model (SX, cheap to call)."""
+
+    def __init__(self, m: CompiledModel) -> None:
+        t, x, q = m.symbols
+        self.m = m
+        p = ca.SX.sym("p", len(m.parameter_ids))
+        t0 = ca.SX.sym("t0")
+        x0, q0 = m.init(t0, p)
+        self.init = ca.Function("d_init", [t0, p], [ca.jacobian(x0, p), ca.jacobian(q0, p)])
+        f = m.ode
+        self.rhs = m.rhs
+        outputs = m.outputs(t, x, q)
+        self.outputs = ca.Function(
+            "d_outputs", [t, x, q], [ca.jacobian(outputs, x), ca.jacobian(outputs, q)]
+        )
+        self.indicators: list[ca.Function] = []
+        self.values: list[ca.Function] = []
+        self.apply: list[ca.Function] = []
+        self.delays: list[ca.Function] = []
+        self.times: list[ca.Function | None] = []
+        for e, event in enumerate(m.events):
+            assert m.indicators is not None and m.delays is not None
+            g = m.indicators(t, x, q)[e]
+            g_dot = ca.jacobian(g, t) + ca.jacobian(g, x) @ f
+            self.indicators.append(
+                ca.Function(f"d_g{e}", [t, x, q], [ca.jacobian(g, x), ca.jacobian(g, q), g_dot])
+            )
+            v = m.assignment_values[e](t, x, q)
+            self.values.append(ca.Function(f"d_v{e}", [t, x, q], [*_jac(v, (t, x, q))]))
+            values = ca.SX.sym("v", v.numel())
+            post = m.apply_assignments[e](t, x, q, values)
+            self.apply.append(
+                ca.Function(f"d_a{e}", [t, x, q, values], [*_jac(post, (t, x, q, values))])
+            )
+            d = m.delays(t, x, q)[e]
+            self.delays.append(ca.Function(f"d_d{e}", [t, x, q], [*_jac(d, (t, x, q))]))
+            if event.time_expr is not None:
+                self.times.append(ca.Function(f"d_t{e}", [q], [ca.jacobian(event.time_expr(q), q)]))
+            else:
+                self.times.append(None)
+
+
+def _jac(expr: ca.SX, wrt: tuple[ca.SX, ...]) -> list[ca.SX]:
+    return [ca.jacobian(expr, w) for w in wrt]
+
+
+_DERIVATIVES: weakref.WeakKeyDictionary[CompiledModel, _Derivatives] = weakref.WeakKeyDictionary()
+_FORWARD: weakref.WeakKeyDictionary[SegmentIntegrators, dict[tuple[object, ...], ca.Function]]
+_FORWARD = weakref.WeakKeyDictionary()
+
+
+def _derivatives(m: CompiledModel) -> _Derivatives:
+    found = _DERIVATIVES.get(m)
+    if found is None:
+        found = _DERIVATIVES[m] = _Derivatives(m)
+    return found
+
+
+def _forward(integrators: SegmentIntegrators, grid: tuple[float, ...], m: int) -> ca.Function:
+    """The integrator's forward derivative in ``m`` directions, C-compiled with the solver."""
+    cache = _FORWARD.setdefault(integrators, {})
+    key = (grid, m)
+    found = cache.get(key)
+    if found is None:
+        raw = integrators.raw(grid).forward(m)
+        if integrators.solver.jit:
+            from immunetwin.engine._jit import compiled
+
+            raw = compiled(raw, integrators.key(grid) + f"|forward{m}")
+        if len(cache) > 64:
+            cache.clear()
+        found = cache[key] = raw
+    return found
+
+
+def _num(value: ca.DM | ca.SX | float) -> np.ndarray:
+    return np.asarray(ca.DM(value).full(), dtype=float)
+
+
+class _ForwardReplay:
+    """Replays a tape numerically, carrying S = dx/dP, Q = dq/dP and dt/dP."""
+
+    def __init__(self, m: CompiledModel, solver: AbstractSolver, q: np.ndarray, dq: np.ndarray):
+        self.m = m
+        self.d = _derivatives(m)
+        self.integrators = segment_integrators(m, solver)
         self.q = q
-        self.inputs = inputs  # (P: the differentiated inputs, p: every other value)
-        self.values = values
-        self.trigger_values: dict[int, ca.MX] = {}  # pending order -> values at trigger time
+        self.dq = dq
 
-    def as_float(self, value: ca.MX | float) -> float | ca.MX:
-        """Numbers that do not depend on the parameters are kept as floats."""
-        if isinstance(value, ca.MX) and not ca.depends_on(value, self.inputs[0]):
-            return float(ca.Function("value", list(self.inputs), [value])(*self.values))
-        return value
+    def integrate(
+        self, x: np.ndarray, S: np.ndarray, t: float, dt: np.ndarray, targets: np.ndarray
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        """States and their derivatives at ``targets``; a moving start takes its own step so
+        that every output time stays fixed."""
+        states: list[np.ndarray] = []
+        derivatives: list[np.ndarray] = []
+        if np.any(dt):
+            first = float(targets[0])
+            head, head_S = self._segment(x, S, t, dt, np.array([first]))
+            states.append(head[:, 0])
+            derivatives.append(head_S[0])
+            x, S, t, dt, targets = head[:, 0], head_S[0], first, np.zeros_like(dt), targets[1:]
+        if len(targets):
+            block, block_S = self._segment(x, S, t, dt, targets)
+            states += [block[:, i] for i in range(len(targets))]
+            derivatives += block_S
+        return np.column_stack(states), derivatives
 
-    def integrate(self, x: ca.MX, start: float | ca.MX, times: np.ndarray) -> ca.MX:
-        """States at ``times`` from ``x`` at ``start``; a symbolic start gets its own step."""
-        columns: list[ca.MX] = []
-        if isinstance(start, ca.MX):
-            first = float(times[0])
-            x = self._call(x, start, first - start, (1.0,))
-            columns.append(x)
-            start, times = first, times[1:]
-        if len(times):
-            h = float(times[-1] - start)
-            grid = tuple(float(v) for v in (times - start) / h)
-            block = self._call(x, start, h, grid)
-            columns += [block[:, i] for i in range(len(times))]
-        return ca.horzcat(*columns)
+    def _segment(
+        self, x: np.ndarray, S: np.ndarray, start: float, dt: np.ndarray, targets: np.ndarray
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        n, m_dirs, T = len(x), S.shape[1], len(targets)
+        h = float(targets[-1] - start)
+        grid = tuple(((targets - start) / h).tolist())
+        params = np.concatenate([self.q, [start, h]])
+        nominal = bound(self.integrators.get(grid))(x, 0.0, params)[0]
+        seeds_p = np.vstack([self.dq, dt[None, :], -dt[None, :]])  # h = end - start
+        forward = bound(_forward(self.integrators, grid, m_dirs))
+        # inputs: 7 nominal inputs, 7 nominal outputs, then the 7 forward seeds
+        args: list[np.ndarray | float] = [x, 0.0, params, 0.0, 0.0, 0.0, 0.0]
+        args += [nominal, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0]
+        args += [S.ravel(order="F"), 0.0, seeds_p.ravel(order="F")]
+        sens = forward(*args)[0].reshape(m_dirs, T, n)  # column-major (n, T*m)
+        states = nominal.reshape(T, n).T
+        return states, [sens[:, k, :].T for k in range(T)]
 
-    def _call(
-        self, x: ca.MX, start: float | ca.MX, h: float | ca.MX, grid: tuple[float, ...]
-    ) -> ca.MX:
-        function = self.integrators.get(grid)
-        return function(x0=x, p=ca.vertcat(self.q, start, h))["xf"]
+    def rhs(self, t: float, x: np.ndarray) -> np.ndarray:
+        return bound(self.m.rhs)(t, x, self.q)[0]
 
 
 def sensitivities(
@@ -98,14 +192,13 @@ def sensitivities(
 ) -> SensitivityResult:
     """Outputs (every species, then ``variables``) and their derivatives with respect to
     ``wrt``: parameter ids, species ids (initial values, in their math unit) or compartment
-    ids. By default every global parameter."""
+    ids. By default every global parameter.
+
+    With a compiled solver (``DormandPrince()``) the forward derivative of each integrator is
+    compiled to C on first use (cached on disk), which takes seconds once and is then fast.
+    """
     compiled = model if isinstance(model, CompiledModel) else compile_model(model)
     solver = solver or CVODES()
-    if solver.jit:
-        raise InvalidInputError(
-            "sensitivities need an interpreted integrator (CasADi differentiates it); use "
-            "CVODES() or DormandPrince(jit=False)"
-        )
     solver.check()
     grid = check_times(times)
     wrt = tuple(wrt) if wrt is not None else tuple(p.id for p in compiled.model.parameters)
@@ -129,135 +222,99 @@ def sensitivities(
             traj.status,
             traj.message,
         )
-
-    scale = np.array(
-        [
-            compiled.parameter_vector({**(parameters or {}), w: 1.0})[i]
-            for w, i in zip(wrt, indices, strict=True)
-        ]
-    )  # species values are given in math units: p = scale * value (linear)
-    start = p_num[indices] / np.where(scale == 0, 1.0, scale)
-    key = (_tape_key(tape), wrt, tuple(columns), tuple(grid), tuple(scale), solver)
-    cache = _GRAPHS.setdefault(compiled, {})
-    function = cache.get(key)
-    if function is None:
-        if len(cache) > 32:
-            cache.clear()
-        function = cache[key] = _replay_graph(
-            compiled, solver, tape, grid, p_num, indices, scale, start, columns
-        )
-    values, jac = function(start, p_num)
-    values = np.asarray(values).T
-    jacobian = np.asarray(jac).reshape(len(ids), len(grid), len(wrt), order="F").transpose(1, 0, 2)
+    # p = p_num with p[index] = factor * value; the factor converts species values given in
+    # their math unit into the declared quantity (parameter_vector is linear in each value).
+    selection = np.zeros((len(p_num), len(wrt)))
+    for j, (w, i) in enumerate(zip(wrt, indices, strict=True)):
+        selection[i, j] = compiled.parameter_vector({**(parameters or {}), w: 1.0})[i]
+    values, jacobian = _replay(compiled, solver, tape, grid, p_num, selection, columns)
     return SensitivityResult(grid, tuple(ids), wrt, values, jacobian, Status.SUCCESS)
 
 
-_GRAPHS: weakref.WeakKeyDictionary[CompiledModel, dict[object, ca.Function]]
-_GRAPHS = weakref.WeakKeyDictionary()
-
-
-def _tape_key(tape: list[Entry]) -> tuple[object, ...]:
-    return tuple(entry.key() for entry in tape)
-
-
-def _replay_graph(
-    compiled: CompiledModel,
+def _replay(
+    m: CompiledModel,
     solver: AbstractSolver,
     tape: list[Entry],
     grid: np.ndarray,
-    p_num: np.ndarray,
-    indices: list[int],
-    scale: np.ndarray,
-    start: np.ndarray,
+    p: np.ndarray,
+    selection: np.ndarray,
     columns: list[int],
-) -> ca.Function:
-    """The run as an MX function of the chosen inputs: P -> (outputs, d outputs / d P)."""
-    P = ca.MX.sym("P", len(indices))
-    p_all = ca.MX.sym("p", len(p_num))
-    position = {i: j for j, i in enumerate(indices)}
-    p_sym = ca.vertcat(
-        *[
-            P[position[i]] * scale[position[i]] if i in position else p_all[i]
-            for i in range(len(p_num))
-        ]
-    )
-    x0, q = compiled.init(grid[0], p_sym)
-    replay = _Replay(compiled, solver, q, (P, p_all), (start, p_num))
-    x: ca.MX = x0
-    t: float | ca.MX = float(grid[0])
-    outputs: list[ca.MX | None] = [None] * len(grid)
-    outputs[0] = x
-    pending_time: dict[int, float | ca.MX] = {}
+) -> tuple[np.ndarray, np.ndarray]:
+    d = _derivatives(m)
+    n_dirs = selection.shape[1]
+    x0_dm, q_dm = m.init(grid[0], p)
+    x, q = _num(x0_dm).ravel(), _num(q_dm).ravel()
+    dx0_dp, dq_dp = (_num(v) for v in d.init(grid[0], p))
+    S = dx0_dp.reshape(len(x), len(p)) @ selection
+    Q = dq_dp.reshape(len(q), len(p)) @ selection
+    replay = _ForwardReplay(m, solver, q, Q)
+    t, dt = float(grid[0]), np.zeros(n_dirs)
+    recorded: dict[int, tuple[np.ndarray, np.ndarray]] = {0: (x, S)}
+    trigger_values: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+    pending_dt: dict[int, np.ndarray] = {}
     for entry in tape:
         if isinstance(entry, Integrate):
-            block = replay.integrate(x, t, entry.targets)
+            block, block_S = replay.integrate(x, S, t, dt, entry.targets)
             for column, k in entry.recorded.items():
-                outputs[k] = block[:, column]
-            x = block[:, block.shape[1] - 1]
-            t = float(entry.targets[-1])
+                recorded[k] = (block[:, column], block_S[column])
+            x, S = block[:, -1], block_S[-1]
+            t, dt = float(entry.targets[-1]), np.zeros(n_dirs)
             if entry.end is not None:
-                symbolic = _end_time(compiled, replay, entry.end, pending_time)
-                if symbolic is not None:
-                    # Move the end with the parameters: x(t_end) = x + f * (t_end - t).
-                    x = x + compiled.rhs(t, x, q) * (symbolic - t)
-                    t = symbolic
+                kind, index = entry.end
+                if kind == "timed":
+                    time_jac = d.times[index]
+                    assert time_jac is not None
+                    dt = (_num(time_jac(q)).reshape(1, -1) @ Q).ravel()
+                else:
+                    dt = pending_dt.get(index, np.zeros(n_dirs))
+                # the end moves with the parameters: d x(t_end) = S + f dt_end
+                S = S + np.outer(replay.rhs(t, x), dt)
         elif isinstance(entry, Root):
-            x, t = _root_correction(compiled, q, x, entry.time, entry.event)
+            g_x, g_q, g_dot = (_num(v) for v in d.indicators[entry.event](entry.time, x, q))
+            dtau = -(g_x.reshape(1, -1) @ S + g_q.reshape(1, -1) @ Q).ravel() / g_dot.item()
+            S = S + np.outer(replay.rhs(entry.time, x), dtau)
+            t, dt = entry.time, dtau
         elif isinstance(entry, Trigger):
-            values = compiled.assignment_values[entry.event](t, x, q)
-            delay = compiled.delays(t, x, q)[entry.event] if compiled.delays is not None else 0.0
-            replay.trigger_values[entry.order] = values
-            end = t + delay
-            pending_time[entry.order] = (
-                replay.as_float(end) if isinstance(end, ca.MX) else float(end)
-            )
+            e = entry.event
+            values = bound(m.assignment_values[e])(t, x, q)[0]
+            trigger_values[entry.order] = (values, _chain(d.values[e](t, x, q), S, Q, dt))
+            delay_t, delay_x, delay_q = (_num(v) for v in d.delays[e](t, x, q))
+            ddelay = delay_t * dt + delay_x.reshape(1, -1) @ S + delay_q.reshape(1, -1) @ Q
+            pending_dt[entry.order] = dt + ddelay.ravel()
         elif isinstance(entry, Fire):
-            event = compiled.events[entry.event]
-            if event.use_values_from_trigger_time and entry.order in replay.trigger_values:
-                values = replay.trigger_values[entry.order]
+            e = entry.event
+            if m.events[e].use_values_from_trigger_time and entry.order in trigger_values:
+                values, dvalues = trigger_values[entry.order]
             else:
-                values = compiled.assignment_values[entry.event](t, x, q)
-            x = compiled.apply_assignments[entry.event](t, x, q, values)
+                values = bound(m.assignment_values[e])(t, x, q)[0]
+                dvalues = _chain(d.values[e](t, x, q), S, Q, dt)
+            a_t, a_x, a_q, a_v = (_num(v) for v in d.apply[e](t, x, q, values))
+            n = len(x)
+            S = (
+                a_x.reshape(n, n) @ S
+                + a_q.reshape(n, -1) @ Q
+                + a_v.reshape(n, -1) @ dvalues
+                + np.outer(a_t.ravel(), dt)
+            )
+            x = bound(m.apply_assignments[e])(t, x, q, values)[0]
         else:
-            outputs[entry.index] = x
-    y = []
-    for k, state in enumerate(outputs):
-        assert state is not None, f"output {k} was not recorded"
-        y.append(compiled.outputs(grid[k], state, q)[columns])
-    Y = ca.horzcat(*y)  # (n_ids, T)
-    return ca.Function("sens", [P, p_all], [Y, ca.jacobian(ca.vec(Y), P)])
+            recorded[entry.index] = (x, S)
+    # outputs and their Jacobians at every output time in one mapped evaluation each
+    T = len(grid)
+    states = np.column_stack([recorded[k][0] for k in range(T)])
+    S_all = np.stack([recorded[k][1] for k in range(T)])  # (T, n, dirs)
+    q_tiled = np.tile(q[:, None], T)
+    y = call(mapped(m, m.outputs, T), [grid[None, :], states, q_tiled])[0].T  # (T, n_out)
+    y_x, y_q = call(mapped(m, d.outputs, T), [grid[None, :], states, q_tiled])
+    n_out, n = y.shape[1], len(x)
+    y_x = y_x.reshape(n_out, T, n)[columns].transpose(1, 0, 2)  # horizontally stacked per time
+    y_q = y_q.reshape(n_out, T, len(q))[columns].transpose(1, 0, 2)
+    jacobian = np.matmul(y_x, S_all) + np.matmul(y_q, Q)
+    return y[:, columns], jacobian
 
 
-def _end_time(
-    compiled: CompiledModel,
-    replay: _Replay,
-    end: tuple[str, int],
-    pending_time: dict[int, float | ca.MX],
-) -> ca.MX | None:
-    """The symbolic end of a segment that stops at a parameter-dependent event time."""
-    kind, index = end
-    value: float | ca.MX
-    if kind == "timed":
-        function = compiled.events[index].time_expr
-        assert function is not None
-        value = replay.as_float(function(replay.q))
-    else:
-        value = pending_time.get(index, 0.0)
-    return value if isinstance(value, ca.MX) else None
-
-
-def _root_correction(
-    compiled: CompiledModel, q: ca.MX, x: ca.MX, tau: float, e: int
-) -> tuple[ca.MX, ca.MX]:
-    """Event time and state at a located root, with the implicit-function derivative."""
-    assert compiled.indicators is not None
-    t_sym, x_sym, q_sym = compiled.symbols
-    g = compiled.indicators(t_sym, x_sym, q_sym)[e]
-    f = compiled.rhs(t_sym, x_sym, q_sym)
-    g_dot = ca.jacobian(g, t_sym) + ca.jacobian(g, x_sym) @ f
-    g_value = ca.Function("g", [t_sym, x_sym, q_sym], [g])(tau, x, q)
-    slope = ca.Function("gdot", [t_sym, x_sym, q_sym], [g_dot])(tau, x, q)
-    # g_value is ~0 at the root, so tau_sym equals tau numerically but carries d tau / dp.
-    tau_sym = tau - g_value / slope
-    x_tau = x + compiled.rhs(tau, x, q) * (tau_sym - tau)
-    return x_tau, tau_sym
+def _chain(jacobians: Sequence[ca.DM], S: np.ndarray, Q: np.ndarray, dt: np.ndarray) -> np.ndarray:
+    """d value = J_t dt + J_x S + J_q Q for a function of (t, x, q)."""
+    j_t, j_x, j_q = (_num(v) for v in jacobians)
+    rows = j_x.shape[0]
+    return np.outer(j_t.ravel(), dt) + j_x.reshape(rows, -1) @ S + j_q.reshape(rows, -1) @ Q

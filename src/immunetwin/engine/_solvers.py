@@ -102,7 +102,7 @@ class SegmentIntegrators:
     ode: ca.SX
     solver: AbstractSolver
     _cache: dict[tuple[object, ...], ca.Function] = field(default_factory=dict)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _lock: threading.RLock = field(default_factory=threading.RLock)
 
     def _cached(self, key: tuple[object, ...], build: Callable[[], ca.Function]) -> ca.Function:
         with self._lock:
@@ -113,7 +113,11 @@ class SegmentIntegrators:
                 function = self._cache[key] = build()
             return function
 
-    def _raw(self, grid: tuple[float, ...]) -> ca.Function:
+    def raw(self, grid: tuple[float, ...]) -> ca.Function:
+        """The interpreted CasADi integrator over ``grid`` (differentiable)."""
+        return self._cached(("raw", grid), lambda: self._build(grid))
+
+    def _build(self, grid: tuple[float, ...]) -> ca.Function:
         s = ca.SX.sym("s")
         a = ca.SX.sym("a")
         h = ca.SX.sym("h")
@@ -122,19 +126,20 @@ class SegmentIntegrators:
         options = self.solver.options()
         return ca.integrator("segment", self.solver.plugin, dae, 0.0, list(grid), options)
 
-    def _key(self, grid: tuple[float, ...]) -> str:
+    def key(self, grid: tuple[float, ...]) -> str:
+        """Identifies the integrator's content (for the compiled-code cache)."""
         return f"{ca.CasadiMeta.version()}|{self.solver!r}|{self.ode}|{grid}"
 
     def get(self, grid: tuple[float, ...]) -> ca.Function:
         """The integrator over ``grid`` (C-compiled when the solver asks for it)."""
 
         def build() -> ca.Function:
-            function = self._raw(grid)
+            function = self.raw(grid)
             if not self.solver.jit:
                 return function
             from immunetwin.engine._jit import compiled
 
-            return compiled(function, self._key(grid))
+            return compiled(function, self.key(grid))
 
         return self._cached(("single", grid), build)
 
