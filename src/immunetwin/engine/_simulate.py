@@ -153,7 +153,7 @@ class _Runner:
         self.order = 0
         timed = [e.time_expr for e in events]
         breakpoints = sorted(
-            (float(np.asarray(f(self.q)).item()), e) for e, f in enumerate(timed) if f is not None
+            (float(bound(f)(self.q)[0][0]), e) for e, f in enumerate(timed) if f is not None
         )
         state_events = any(f is None for f in timed)
         check = (
@@ -251,7 +251,7 @@ class _Runner:
         timed_at_stop = np.array(
             [
                 e.time_expr is not None
-                and abs(float(np.asarray(e.time_expr(self.q)).item()) - stop)
+                and abs(float(bound(e.time_expr)(self.q)[0][0]) - stop)
                 <= 1e-12 * max(1.0, abs(stop))
                 for e in self.m.events
             ]
@@ -418,8 +418,9 @@ def evaluate_outputs(model: CompiledModel, traj: Trajectory) -> np.ndarray:
     """Every output id (rows: times) for the recorded states."""
     n = len(traj.times)
     function = mapped(model, model.outputs, n)
-    values = call(function, [traj.times[None, :], traj.states, np.tile(traj.q[:, None], n)])[0]
-    out = values.reshape(len(model.output_ids), n).T
+    # inputs and outputs are column-major: (n_states, n) states go in as their transpose
+    flat = bound(function)(traj.times, traj.states.T.ravel(), np.tile(traj.q, n))[0]
+    out = flat.reshape(n, len(model.output_ids))
     if traj.status is not Status.SUCCESS:
         out[np.any(~np.isfinite(traj.states), axis=0)] = np.nan
     return out
