@@ -22,6 +22,7 @@ import pytest
 
 TIMEOUT_S = 300
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+BAD = Path(__file__).resolve().parents[1] / "data" / "bad"
 COMMANDS = ("simulate", "steady-state", "ensemble", "convert", "lint", "check")
 
 
@@ -288,6 +289,27 @@ def test_simulate_shared_sbml_benchmark_agrees_with_its_antimony(shared: Path) -
     np.testing.assert_allclose(from_xml, from_ant, rtol=1e-7, atol=1e-6)
 
 
+def test_simulate_blow_up_keeps_partial_csv_and_fails(models: dict[str, Path]) -> None:
+    process = immunetwin(
+        "simulate", models["blow"], "--end", 3, "--points", 4, "--set", "a=1", check=False
+    )
+    assert process.returncode == 1
+    header, table = read_csv(process.stdout)  # x' = x^2 from 1 blows up at t = 1
+    assert header == ["time", "x"]
+    assert table[0, 1] == 1.0
+    assert np.all(np.isnan(table[1:, 1]))
+    error_lines = [line for line in process.stderr.splitlines() if line.startswith("error:")]
+    assert len(error_lines) == 1, process.stderr
+    assert "integration" in error_lines[0]
+
+
+def test_lint(models: dict[str, Path]) -> None:
+    assert immunetwin("lint", models["decay"]).stdout.strip().endswith("0 issue(s)")
+    process = immunetwin("lint", BAD / "duplicate_ids.xml", check=False)
+    assert process.returncode == 1
+    assert process.stderr.startswith("error:") and "'A'" in process.stderr
+
+
 # --- steady-state ------------------------------------------------------------------------------
 
 
@@ -493,8 +515,6 @@ def test_check_sbml_suite_reports_a_failing_case(shared: Path, tmp_path: Path) -
 
 # --- errors ------------------------------------------------------------------------------------
 
-BAD = Path(__file__).resolve().parents[1] / "data" / "bad"
-
 ERRORS = {
     "missing antimony file": (["simulate", "{tmp}/missing.ant", "--end", "1"], "missing.ant"),
     "missing sbml file": (["simulate", "{tmp}/missing.xml", "--end", "1"], "missing.xml"),
@@ -534,7 +554,7 @@ def test_errors_are_one_clear_line(
     assert "time," not in process.stdout
 
 
-# Known src bugs: OS errors on output/listing files escape the CLI's error handling.
+# OS errors on output and listing files (these printed a traceback before 88418d8).
 OS_ERRORS = {
     "--out into missing folder": ["simulate", "{decay}", "--end", "1", "--out", "{tmp}/no/x.csv"],
     "--plot into missing folder": ["simulate", "{decay}", "--end", "1", "--plot", "{tmp}/no/x.png"],
