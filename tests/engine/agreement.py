@@ -37,11 +37,16 @@ noise; ``ABS_FLOOR`` keeps a column that stays at (or near) zero to an absolute 
 integrators' ``atol``. The largest ``|ours - rr| / (|rr| + scale_c)`` over the run is
 ``AgreementResult.max_rel_error``; NaN in the same place on both sides counts as equal.
 
-    Discontinuities: the value *at* the instant an event fires is a convention (we report the
-    state after the event, as the SBML Test Suite does; roadrunner reports the state before it
-    for a strict ``time > c`` trigger). An output time where the values differ is re-checked
-    against roadrunner just before and just after it (``t -/+ EPS_T``); if ours matches either
-    side, the row counts as agreeing and ``detail`` says so.
+Discontinuities: the value *at* the instant an event fires is a convention (we report the
+state after the event, as the SBML Test Suite does; roadrunner reports the state before it for
+a strict ``time > c`` trigger). An output time where the values differ is re-checked against
+roadrunner just before and just after it (``t -/+ EPS_T``): if roadrunner jumps there, ours
+matches one side and roadrunner's own output the other, the row counts as agreeing and
+``detail`` says so.
+
+A disagreement is re-run with both solvers at ``TIGHT_RTOL``/``TIGHT_ATOL``
+(``AgreementResult.tight_error``): a difference that vanishes there is tolerance-limited; one that
+stays is semantic (or an ill-posed model).
 
 Outcomes (``AgreementResult.status``)
     ``agree`` / ``disagree``: both ran; the criterion holds or fails. ``unsupported``: our
@@ -50,6 +55,11 @@ Outcomes (``AgreementResult.status``)
     ``roadrunner_failed``: libroadrunner could not load or simulate the model (no reference).
 
 ``KNOWN`` lists the current disagreements with their diagnosis; the tests mark them xfail.
+
+Caveat: BIOMD0000000620/0621 (Palmer2014) dose anakinra with the trigger
+``time == Anakinra_dose_counter && Anakinra_dose_counter < 91`` (doses at t = 0.5, 1.5, ...).
+Neither simulator fires it on this grid (roadrunner fires an equality trigger only when an output
+time hits it exactly), so those two agree on an undosed run.
 """
 
 from __future__ import annotations
@@ -60,8 +70,12 @@ import time as clock
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from immunetwin.ir import Model
 
 RTOL = 1e-6
 ABS_FLOOR = 1e-6
@@ -71,6 +85,8 @@ SOLVER_RTOL = 1e-10
 SOLVER_ATOL = 1e-12
 RR_MAX_STEPS = 1_000_000
 EPS_T = 1e-9  # times the horizon (at least 1): how far either side of a discontinuity we look
+TIGHT_RTOL = 1e-12  # the re-check of a disagreement: both solvers at these tolerances
+TIGHT_ATOL = 1e-20
 
 # model id -> (horizon in model time units, why). Everything else runs to DEFAULT_HORIZON.
 HORIZONS: dict[str, tuple[float, str]] = {
@@ -90,8 +106,27 @@ HORIZONS: dict[str, tuple[float, str]] = {
     ),
 }
 
-# model id -> diagnosis of a current disagreement or error (see the module docstring).
-KNOWN: dict[str, str] = {}
+# model id -> diagnosis of a current disagreement or error; the tests mark these xfail(strict),
+# so drop an entry when its fix lands. "tolerance-limited": ours and roadrunner converge to each
+# other (``tight_error`` < 1e-7) when both integrate at TIGHT_RTOL/TIGHT_ATOL.
+KNOWN: dict[str, str] = {
+    "BIOMD0000000778": (
+        "tolerance-limited: roadrunner's own error at rtol 1e-10 is 2e-6 (ours 8e-8 against the "
+        "converged solution); both agree to 5e-12 at tight tolerances"
+    ),
+    "BIOMD0000000810": (
+        "tolerance-limited: ill-conditioned (both are 2-4e-6 from the converged solution at "
+        "rtol 1e-10); agree to 1e-8 at tight tolerances"
+    ),
+    "BIOMD0000000876": (
+        "tolerance-limited: strongly error-amplifying dynamics (rtol 1e-8 -> 50% error); "
+        "agree to 6e-9 at tight tolerances"
+    ),
+    "BIOMD0000001033": (
+        "tolerance-limited: species fall to ~1e-12 (near extinction) and regrow, so atol 1e-12 "
+        "errors are amplified; agree to 1e-9 at tight tolerances"
+    ),
+}
 
 STATUSES = ("agree", "disagree", "unsupported", "error", "roadrunner_failed")
 
@@ -105,6 +140,7 @@ class AgreementResult:
     horizon: float = DEFAULT_HORIZON
     feature: str = ""  # for "unsupported": the construct that UnsupportedFeatureError names
     worst: str = ""  # the column with the largest error
+    tight_error: float = math.nan  # for "disagree": max_rel_error with both at TIGHT_* tolerances
     seconds: float = 0.0
 
     def row(self) -> str:
@@ -150,15 +186,19 @@ def compared_columns(path: Path) -> list[tuple[str, str]]:
 
 
 def run_roadrunner(
-    path: Path, times: np.ndarray, selections: list[str], uniform: bool = True
+    path: Path,
+    times: np.ndarray,
+    selections: list[str],
+    uniform: bool = True,
+    tolerances: tuple[float, float] = (SOLVER_RTOL, SOLVER_ATOL),
 ) -> np.ndarray:
     """libroadrunner values (rows: ``times``, which start at 0) of ``selections``."""
     import roadrunner
 
     roadrunner.Logger.setLevel(roadrunner.Logger.LOG_FATAL)
     rr = roadrunner.RoadRunner(str(path))
-    rr.integrator.relative_tolerance = SOLVER_RTOL
-    rr.integrator.absolute_tolerance = SOLVER_ATOL
+    rr.integrator.relative_tolerance = tolerances[0]
+    rr.integrator.absolute_tolerance = tolerances[1]
     rr.integrator.maximum_num_steps = RR_MAX_STEPS
     rr.timeCourseSelections = ["time", *selections]
     if uniform:
@@ -192,10 +232,12 @@ def _discontinuity_rows(
     times: np.ndarray,
     selections: list[str],
     ours: np.ndarray,
+    reference: np.ndarray,
     ratio: np.ndarray,
     scales: np.ndarray,
 ) -> list[int]:
-    """Failing rows where ours matches roadrunner just before or just after the output time."""
+    """Failing rows that sit on a jump: roadrunner just before and just after the output time
+    differ, ours matches one side and roadrunner's own output there matches the other."""
     rows = [int(k) for k in np.flatnonzero(np.any(ratio > RTOL, axis=1)) if k > 0]
     if not rows:
         return []
@@ -204,9 +246,14 @@ def _discontinuity_rows(
     sides = run_roadrunner(path, probe, selections, uniform=False)[1:]
     accepted = []
     for i, k in enumerate(rows):
-        before = error_matrix(ours[k], sides[2 * i], scales)
-        after = error_matrix(ours[k], sides[2 * i + 1], scales)
-        if np.all(np.minimum(before, after) <= RTOL):
+        before, after = sides[2 * i], sides[2 * i + 1]
+
+        def close(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+            return error_matrix(a, b, scales) <= RTOL
+
+        ours_after = close(ours[k], after) & close(reference[k], before)
+        ours_before = close(ours[k], before) & close(reference[k], after)
+        if np.all(ours_after | ours_before):
             accepted.append(k)
     return accepted
 
@@ -262,7 +309,7 @@ def compare_with_roadrunner(path: str | Path, horizon: float | None = None) -> A
     ratio = error_matrix(ours, reference, scales)
     if np.any(ratio > RTOL):
         try:
-            jumps = _discontinuity_rows(path, times, selections, ours, ratio, scales)
+            jumps = _discontinuity_rows(path, times, selections, ours, reference, ratio, scales)
         except Exception:  # noqa: BLE001 - the plain comparison stands
             jumps = []
         if jumps:
@@ -274,6 +321,7 @@ def compare_with_roadrunner(path: str | Path, horizon: float | None = None) -> A
     max_error = float(per_column[worst])
     if max_error <= RTOL:
         return done("agree", "; ".join(notes), max_rel_error=max_error, worst=ids[worst])
+    tight = _tight_error(path, model, times, columns)
     bad = [ids[i] for i in np.flatnonzero(per_column > RTOL)]
     row = int(np.argmax(ratio[:, worst]))
     detail = (
@@ -281,6 +329,37 @@ def compare_with_roadrunner(path: str | Path, horizon: float | None = None) -> A
         f"{', ...' if len(bad) > 6 else ''}); worst {ids[worst]} at t={times[row]:g}: "
         f"ours {ours[row, worst]:.10g}, roadrunner {reference[row, worst]:.10g}"
     )
+    if not math.isnan(tight):
+        detail += f"; at rtol {TIGHT_RTOL:g}/atol {TIGHT_ATOL:g} the error is {tight:.2e}"
     if notes:
         detail += "; " + "; ".join(notes)
-    return done("disagree", detail, max_rel_error=max_error, worst=ids[worst])
+    return done("disagree", detail, max_rel_error=max_error, worst=ids[worst], tight_error=tight)
+
+
+def _tight_error(
+    path: Path, model: Model, times: np.ndarray, columns: list[tuple[str, str]]
+) -> float:
+    """max_rel_error with both solvers at the TIGHT_* tolerances (NaN if either fails): tells a
+    tolerance-limited difference (small here) from a semantic one (as large as before)."""
+    from immunetwin.engine import CVODES, simulate
+
+    ids = [c[0] for c in columns]
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            species = {s.id for s in model.species}
+            result = simulate(
+                model,
+                times,
+                variables=[i for i in ids if i not in species],
+                solver=CVODES(TIGHT_RTOL, TIGHT_ATOL, max_steps=RR_MAX_STEPS),
+            )
+        if not result.ok:
+            return math.nan
+        ours = np.column_stack([result[i] for i in ids])
+        reference = run_roadrunner(
+            path, times, [c[1] for c in columns], tolerances=(TIGHT_RTOL, TIGHT_ATOL)
+        )
+    except Exception:  # noqa: BLE001
+        return math.nan
+    return float(np.max(error_matrix(ours, reference, column_scales(reference))))

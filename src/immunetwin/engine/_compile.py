@@ -19,7 +19,7 @@ import numpy as np
 
 from immunetwin.engine._symbolic import SymbolicTranslator, indicator
 from immunetwin.errors import InvalidModelError, UnknownIdentifierError
-from immunetwin.ir import Apply, Compartment, Expr, Model, Op, Parameter, Species, Sym, Time
+from immunetwin.ir import Apply, Compartment, Event, Expr, Model, Op, Parameter, Species, Sym, Time
 
 
 class StateKind(enum.Enum):
@@ -117,13 +117,13 @@ def _species_size_id(model: Model, s: Species) -> str | None:
 
 
 def _time_trigger(expr: Expr, fixed: frozenset[str]) -> Expr | None:
-    """For ``time >= c`` / ``c <= time`` (c made of fixed ids), return c."""
+    """For ``time >= c`` / ``c <= time`` / ``time == c`` (c made of fixed ids), return c."""
     if not isinstance(expr, Apply) or len(expr.args) != 2:
         return None
     a, b = expr.args
-    if expr.op in (Op.GE, Op.GT) and isinstance(a, Time) and not isinstance(b, Time):
+    if expr.op in (Op.GE, Op.GT, Op.EQ) and isinstance(a, Time) and not isinstance(b, Time):
         other = b
-    elif expr.op in (Op.LE, Op.LT) and isinstance(b, Time) and not isinstance(a, Time):
+    elif expr.op in (Op.LE, Op.LT, Op.EQ) and isinstance(b, Time) and not isinstance(a, Time):
         other = a
     else:
         return None
@@ -429,9 +429,19 @@ def compile_model(model: Model) -> CompiledModel:
             )
         )
     triggers = indicators = delays = priorities = event_info = None
+
+    def trigger_value(e: Event) -> ca.SX:
+        """The trigger; ``time == c`` is true on a window around c that covers the instant
+        just after the breakpoint c at which events are evaluated, and false after it."""
+        c = _time_trigger(e.trigger, fixed_set)
+        if c is None or not isinstance(e.trigger, Apply) or e.trigger.op is not Op.EQ:
+            return translate(e.trigger)
+        at = translate(c)
+        return ca.fabs(t - at) <= 1e-12 * ca.fmax(1.0, ca.fabs(at))
+
     if model.events:
         triggers = ca.Function(
-            "triggers", [t, x, q], [ca.vertcat(*[translate(e.trigger) for e in model.events])]
+            "triggers", [t, x, q], [ca.vertcat(*[trigger_value(e) for e in model.events])]
         )
         indicators = ca.Function(
             "indicators",

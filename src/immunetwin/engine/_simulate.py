@@ -15,7 +15,7 @@ import casadi as ca
 import numpy as np
 
 from immunetwin.engine._buffers import Bound, bound, call
-from immunetwin.engine._compile import CompiledModel, compile_model
+from immunetwin.engine._compile import CompiledModel, StateKind, compile_model
 from immunetwin.engine._results import SimulationResult, Status
 from immunetwin.engine._solvers import CVODES, AbstractSolver, SegmentIntegrators
 from immunetwin.engine._tape import Entry, Fire, Integrate, Record, Root, Trigger
@@ -24,6 +24,7 @@ from immunetwin.ir import Model
 
 _CHECK_POINTS = 2000  # state-event check points over the horizon
 _MAX_EVENTS_PER_INSTANT = 10_000
+_MAX_CROWDED_ROOTS = 1_000
 _INTEGRATORS: weakref.WeakKeyDictionary[CompiledModel, dict[AbstractSolver, SegmentIntegrators]]
 _INTEGRATORS = weakref.WeakKeyDictionary()
 
@@ -50,7 +51,15 @@ def segment_integrators(model: CompiledModel, solver: AbstractSolver) -> Segment
     found = per_model.get(solver)
     if found is None:
         t, x, q = model.symbols
-        found = per_model[solver] = SegmentIntegrators(t, x, q, model.ode, solver)
+        x0, q0 = model.init(0.0, model.p0)
+        sizes = np.asarray(model.sizes(0.0, x0, q0), dtype=float).ravel()
+        nominal = np.ones(model.n_states)
+        for i, (id, kind) in enumerate(zip(model.state_ids, model.state_kinds, strict=True)):
+            if kind is StateKind.AMOUNT and id in model.species_ids:
+                size = sizes[model.species_ids.index(id)]
+                if np.isfinite(size) and 0 < size < 1:
+                    nominal[i] = size
+        found = per_model[solver] = SegmentIntegrators(t, x, q, model.ode, solver, nominal)
     return found
 
 
@@ -168,6 +177,7 @@ class _Runner:
         states[:, 0] = x
         self._record(Record(0))
         k = 1
+        crowded = 0  # consecutive state events located without time passing
         while k < len(times):
             stops: list[tuple[float, tuple[str, int] | None]] = [
                 (b, ("timed", e)) for b, e in breakpoints if b > t
@@ -206,6 +216,16 @@ class _Runner:
                     self._record(Integrate(grid[:j], None, self._recorded(out_idx, columns, keep)))
                 self._record(Integrate(np.array([tau]), None, {}))
                 self._record(Root(tau, int(np.flatnonzero(flipping)[0])))
+                crowded = crowded + 1 if tau - t <= 1e-9 * max(1.0, abs(tau)) else 0
+                if crowded > _MAX_CROWDED_ROOTS:
+                    return self._done(
+                        times,
+                        states,
+                        Status.EVENT_LIMIT,
+                        f"events keep re-triggering at t={tau:.12g} with no time passing in "
+                        "between (Zeno behaviour, e.g. a guard like 'V < 0: V = 0' on a value "
+                        "that underflows); shorten the horizon or make the trigger hysteretic",
+                    )
                 t, x = tau, x_tau
             try:
                 x = self._fire(t, x)

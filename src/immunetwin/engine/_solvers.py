@@ -62,6 +62,10 @@ class CVODES(AbstractSolver):
             "reltol": self.rtol,
             "max_num_steps": self.max_steps,
             "disable_internal_warnings": True,
+            # Sparse LU instead of CasADi's default dense QR: QR mixes rows, so states whose
+            # derivative is exactly 0 (e.g. x' = k*x from x = 0) pick up round-off that the
+            # model then amplifies (BIOMD0000000746: 0 -> 2e11).
+            "linear_solver": "csparse",
             "show_eval_warnings": False,  # failures are reported once, in the result
         }
 
@@ -101,6 +105,7 @@ class SegmentIntegrators:
     q: ca.SX
     ode: ca.SX
     solver: AbstractSolver
+    nominal: np.ndarray | None = None  # per state: tolerances apply to x / nominal
     _cache: dict[tuple[object, ...], ca.Function] = field(default_factory=dict)
     _lock: threading.RLock = field(default_factory=threading.RLock)
 
@@ -122,13 +127,25 @@ class SegmentIntegrators:
         a = ca.SX.sym("a")
         h = ca.SX.sym("h")
         scaled = h * ca.substitute(self.ode, self.t, a + h * s)
-        dae = {"x": self.x, "t": s, "p": ca.vertcat(self.q, a, h), "ode": scaled}
         options = self.solver.options()
-        return ca.integrator("segment", self.solver.plugin, dae, 0.0, list(grid), options)
+        if self.nominal is None or np.all(self.nominal == 1.0):
+            dae = {"x": self.x, "t": s, "p": ca.vertcat(self.q, a, h), "ode": scaled}
+            return ca.integrator("segment", self.solver.plugin, dae, 0.0, list(grid), options)
+        d = ca.DM(self.nominal)
+        z = ca.SX.sym("z", self.x.numel())
+        ode_z = ca.substitute(scaled, self.x, d * z) / d
+        dae = {"x": z, "t": s, "p": ca.vertcat(self.q, a, h), "ode": ode_z}
+        inner = ca.integrator("inner", self.solver.plugin, dae, 0.0, list(grid), options)
+        x0 = ca.MX.sym("x0", self.x.numel())
+        z0 = ca.MX.sym("z0", 0)
+        p = ca.MX.sym("p", self.q.numel() + 2)
+        xf = ca.repmat(d, 1, len(grid)) * inner(x0=x0 / d, p=p)["xf"]
+        return ca.Function("segment", [x0, z0, p], [xf], ["x0", "z0", "p"], ["xf"])
 
     def key(self, grid: tuple[float, ...]) -> str:
         """Identifies the integrator's content (for the compiled-code cache)."""
-        return f"{ca.CasadiMeta.version()}|{self.solver!r}|{self.ode}|{grid}"
+        nominal = None if self.nominal is None else self.nominal.tolist()
+        return f"{ca.CasadiMeta.version()}|{self.solver!r}|{self.ode}|{grid}|{nominal}"
 
     def get(self, grid: tuple[float, ...]) -> ca.Function:
         """The integrator over ``grid`` (C-compiled when the solver asks for it)."""

@@ -173,7 +173,13 @@ class SymbolicTranslator:
         if op is Op.DIVIDE:
             return a[0] / a[1]
         if op is Op.POWER:
-            return a[0] ** a[1]
+            # Same values as pow, but a base of exactly 0 takes its own branch, so that the
+            # Jacobian there is not n * 0^(n-1) = 0 * inf = NaN (Hill terms 0^0: BIOMD0000000873).
+            base, exponent = a
+            if exponent.is_constant() and float(exponent) >= 1:
+                return base**exponent  # finite derivative at 0: no guard needed
+            at_zero = ca.if_else(exponent == 0, 1.0, ca.if_else(exponent > 0, 0.0, ca.inf))
+            return ca.if_else(base == 0, at_zero, base**exponent)
         if op is Op.LOG:
             return ca.log(a[1]) / ca.log(a[0])
         if op is Op.ROOT:

@@ -88,6 +88,14 @@ def read_sbml_string(data: str | bytes, origin: str = "<string>") -> Model:
     document = libsbml.readSBMLFromString(text)
     _check_unknown_packages(document)
     errors = _errors(document, libsbml.LIBSBML_SEV_ERROR)
+    # Errors inside a Level 3 package that is not required (layout, render) do not touch the
+    # model's math: a reader that does not support the package may ignore it.
+    optional = [
+        document.getPlugin(i).getPrefix()
+        for i in range(document.getNumPlugins() if document.getLevel() >= 3 else 0)
+        if not document.getPkgRequired(document.getPlugin(i).getPrefix())
+    ]
+    errors = [e for e in errors if not any(f"Package {p} " in e for p in optional)]
     if errors:
         if _has_xml_errors(document):
             raise ModelReadError(
