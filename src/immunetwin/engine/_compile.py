@@ -11,7 +11,7 @@ Vectors:
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import casadi as ca
@@ -132,6 +132,27 @@ def _time_trigger(expr: Expr, fixed: frozenset[str]) -> Expr | None:
     return other if other.symbols() <= fixed else None
 
 
+def _memoised(compute: Callable[[str], ca.SX], what: str) -> Callable[[str], ca.SX]:
+    """``compute`` with a cache, raising ``InvalidModelError`` on a dependency cycle."""
+    cache: dict[str, ca.SX] = {}
+    resolving: list[str] = []
+
+    def value(id: str) -> ca.SX:
+        if id in cache:
+            return cache[id]
+        if id in resolving:
+            cycle = " -> ".join([*resolving[resolving.index(id) :], id])
+            raise InvalidModelError(f"{what} form a cycle: {cycle}")
+        resolving.append(id)
+        try:
+            cache[id] = compute(id)
+        finally:
+            resolving.pop()
+        return cache[id]
+
+    return value
+
+
 def compile_model(model: Model) -> CompiledModel:
     """Compile once; the result simulates many times with different p."""
     functions = {f.id: f for f in model.function_definitions}
@@ -220,42 +241,31 @@ def compile_model(model: Model) -> CompiledModel:
     p = ca.SX.sym("p", len(parameter_ids))
 
     # ---- runtime environment: value of an id as math sees it, from (t, x, q) -------------
-    runtime_cache: dict[str, ca.SX] = {}
-    resolving: list[str] = []
 
     def size_of(s: Species, lookup: SymbolicTranslator) -> ca.SX:
         size_id = _species_size_id(model, s)
         return ca.SX(1.0) if size_id is None else lookup(Sym(size_id))
 
-    def runtime(id: str) -> ca.SX:
-        if id in runtime_cache:
-            return runtime_cache[id]
-        if id in resolving:
-            cycle = " -> ".join([*resolving[resolving.index(id) :], id])
-            raise InvalidModelError(f"assignment rules form a cycle: {cycle}")
-        resolving.append(id)
-        try:
-            if id in rules:
-                value = translate(rules[id])
-            elif id in reactions:
-                value = reaction_rate(id)
-            elif id in state_index:
-                value = x[state_index[id]]
-                if id in species and state_kinds[state_index[id]] is StateKind.AMOUNT:
-                    value = value / size_of(species[id], translate)
-            elif id in fixed_index:
-                value = q[fixed_index[id]]
-                if id in species:
-                    value = value / size_of(species[id], translate)
-            else:
-                raise UnknownIdentifierError(
-                    f"math refers to '{id}', which is not defined in model '{model.id}'"
-                )
-        finally:
-            resolving.pop()
-        runtime_cache[id] = value
+    def runtime_value(id: str) -> ca.SX:
+        if id in rules:
+            value = translate(rules[id])
+        elif id in reactions:
+            value = reaction_rate(id)
+        elif id in state_index:
+            value = x[state_index[id]]
+            if id in species and state_kinds[state_index[id]] is StateKind.AMOUNT:
+                value = value / size_of(species[id], translate)
+        elif id in fixed_index:
+            value = q[fixed_index[id]]
+            if id in species:
+                value = value / size_of(species[id], translate)
+        else:
+            raise UnknownIdentifierError(
+                f"math refers to '{id}', which is not defined in model '{model.id}'"
+            )
         return value
 
+    runtime = _memoised(runtime_value, "assignment rules")
     translate = SymbolicTranslator(runtime, functions, t)
 
     def reaction_rate(id: str) -> ca.SX:
@@ -267,52 +277,41 @@ def compile_model(model: Model) -> CompiledModel:
 
     # ---- initial values at t0 from p -----------------------------------------------------
     t0 = ca.SX.sym("t0")
-    init_cache: dict[str, ca.SX] = {}
-    init_resolving: list[str] = []
 
-    def init_value(id: str) -> ca.SX:
+    def initial_value(id: str) -> ca.SX:
         """Value at t0 as math sees it."""
-        if id in init_cache:
-            return init_cache[id]
-        if id in init_resolving:
-            cycle = " -> ".join([*init_resolving[init_resolving.index(id) :], id])
-            raise InvalidModelError(f"initial assignments/rules form a cycle: {cycle}")
-        init_resolving.append(id)
-        try:
-            if id in initial:
-                value = init_translate(initial[id])
-            elif id in rules:
-                value = init_translate(rules[id])
-            elif id in reactions:
-                r = reactions[id]
-                if r.kinetic_law is None:
-                    value = ca.SX(0.0)
-                else:
-                    local = {lp.id: p[p_index[f"{r.id}.{lp.id}"]] for lp in r.local_parameters}
-                    value = init_translate(r.kinetic_law, local)
-            elif id in species:
-                s = species[id]
-                declared = p[p_index[id]]
-                size = size_of(s, init_translate)
-                if s.initial_amount is not None:
-                    value = declared / size
-                elif s.has_only_substance_units:
-                    c = compartments[s.compartment]
-                    volume = init_translate(Sym(c.id)) if c.spatial_dimensions != 0 else 1.0
-                    value = declared * volume
-                else:
-                    value = declared
-            elif id in p_index:
-                value = p[p_index[id]]
+        if id in initial:
+            value = init_translate(initial[id])
+        elif id in rules:
+            value = init_translate(rules[id])
+        elif id in reactions:
+            r = reactions[id]
+            if r.kinetic_law is None:
+                value = ca.SX(0.0)
             else:
-                raise UnknownIdentifierError(
-                    f"math refers to '{id}', which is not defined in model '{model.id}'"
-                )
-        finally:
-            init_resolving.pop()
-        init_cache[id] = value
+                local = {lp.id: p[p_index[f"{r.id}.{lp.id}"]] for lp in r.local_parameters}
+                value = init_translate(r.kinetic_law, local)
+        elif id in species:
+            s = species[id]
+            declared = p[p_index[id]]
+            size = size_of(s, init_translate)
+            if s.initial_amount is not None:
+                value = declared / size
+            elif s.has_only_substance_units:
+                c = compartments[s.compartment]
+                volume = init_translate(Sym(c.id)) if c.spatial_dimensions != 0 else 1.0
+                value = declared * volume
+            else:
+                value = declared
+        elif id in p_index:
+            value = p[p_index[id]]
+        else:
+            raise UnknownIdentifierError(
+                f"math refers to '{id}', which is not defined in model '{model.id}'"
+            )
         return value
 
+    init_value = _memoised(initial_value, "initial assignments/rules")
     init_translate = SymbolicTranslator(init_value, functions, t0)
 
     def init_stored(id: str) -> ca.SX:
