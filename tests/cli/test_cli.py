@@ -575,3 +575,34 @@ def test_unwritable_or_missing_files_are_one_clear_line(
     assert "Traceback" not in process.stderr, process.stderr
     error_lines = [line for line in process.stderr.splitlines() if line.startswith("error:")]
     assert len(error_lines) == 1, process.stderr
+
+
+def test_solver_option_picks_the_solver_and_rejects_unknown_names(models: dict[str, Path]) -> None:
+    for name in ("cvodes", "dopri"):
+        process = subprocess.run(
+            [
+                *CLI,
+                "simulate",
+                str(models["decay"]),
+                "--end",
+                "1",
+                "--points",
+                "3",
+                "--solver",
+                name,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=TIMEOUT_S,
+        )
+        assert process.returncode == 0, process.stderr
+        assert process.stdout.splitlines()[0].startswith("time,")
+    process = subprocess.run(
+        [*CLI, "simulate", str(models["decay"]), "--end", "1", "--solver", "rk4"],
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT_S,
+    )
+    assert process.returncode != 0
+    assert "error:" in process.stderr and "rk4" in process.stderr
+    assert "Traceback" not in process.stderr

@@ -162,3 +162,18 @@ def test_csv_output_has_header() -> None:
     lines = result.to_csv().splitlines()
     assert lines[0] == "time,S,k"
     assert len(lines) == 3
+
+
+def test_compiled_code_is_never_shared_between_different_models(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    # Same rate law text, different numbers of fixed quantities: the C-compiled integrators
+    # must not collide in the disk cache.
+    monkeypatch.setenv("IMMUNETWIN_CACHE", str(tmp_path))
+    small = read_antimony("model a\n species A = 3;\n J: A -> ; k*A\n k = 0.5;\nend")
+    large = read_antimony(
+        "model b\n species A = 3;\n J: A -> ; k*A\n k = 0.5; unused = 7;\n"
+        " compartment other = 2;\nend"
+    )
+    times = np.linspace(0, 2, 3)
+    for model in (small, large):
+        result = simulate(model, times, solver=DormandPrince())
+        np.testing.assert_allclose(result["A"], 3 * np.exp(-0.5 * times), rtol=1e-6)

@@ -20,8 +20,13 @@ _FLAGS = (("-O3", "-march=native"), ("-O2",))
 
 def compiled(function: ca.Function, key: str) -> ca.Function:
     """A C-compiled equivalent of ``function``; falls back to it (with a warning) if no C
-    compiler works. ``key`` identifies the function's content for the disk cache."""
-    digest = hashlib.sha256(f"{key}|{_FLAGS}".encode()).hexdigest()[:24]
+    compiler works.
+
+    The disk cache is keyed by the serialised function itself (its whole algorithm, sizes and
+    options), so two models never share a library by accident; ``key`` is mixed in as well.
+    """
+    content = hashlib.sha256(function.serialize().encode()).hexdigest()
+    digest = hashlib.sha256(f"{key}|{content}|{_FLAGS}".encode()).hexdigest()[:24]
     folder = cache_dir() / "jit"
     library = folder / f"f_{digest}.so"
     if not library.exists():
