@@ -130,9 +130,7 @@ class _Runner:
     # --- the run --------------------------------------------------------------------------
     def run(self, times: np.ndarray) -> Trajectory:
         t0 = float(times[0])
-        x0, q = self.m.init(t0, self.p)
-        self.q = q.full().ravel()
-        x = x0.full().ravel()
+        x, self.q = bound(self.m.init)(t0, self.p)
         states = np.full((self.m.n_states, len(times)), np.nan)
         bad = [i for i, v in enumerate(x) if not np.isfinite(v)]
         if bad:
