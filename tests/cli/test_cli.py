@@ -20,6 +20,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from immunetwin.data import bundled_model
+
 TIMEOUT_S = 300
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 BAD = Path(__file__).resolve().parents[1] / "data" / "bad"
@@ -99,16 +101,7 @@ end
 """
 
 # Nowak & Bangham 1996 virus-CTL model (states are rate-rule variables, not species)
-NOWAK = """
-model nowak_bangham
-  x = 100; y = 0.1; v = 0.1; z = 0;
-  lam = 1; d = 0.01; beta = 0.05; a = 0.5; k = 1; u = 1; p = 1; c = 0.1; b = 0.01;
-  x' = lam - d*x - beta*x*v;
-  y' = beta*x*v - a*y - p*y*z;
-  v' = k*y - u*v;
-  z' = c*y*z - b*z;
-end
-"""
+NOWAK = bundled_model("nowak_bangham_1996.ant").read_text()
 
 BLOW_UP = """
 model blow

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from immunetwin.data import bundled_model
 from immunetwin.engine import (
     CVODES,
     CompiledModel,
@@ -105,17 +106,8 @@ def assert_matches_finite_differences(
 
 # --- (a) no events -------------------------------------------------------------------------
 
-# Nowak & Bangham 1996 virus-CTL model: the states are parameters under rate rules
-NOWAK = """
-model nowak_bangham
-  x = 100; y = 0.1; v = 0.1; z = 0.1;
-  lam = 1; d = 0.01; beta = 0.05; a = 0.5; k = 1; u = 1; p = 1; c = 0.1; b = 0.01;
-  x' = lam - d*x - beta*x*v;
-  y' = beta*x*v - a*y - p*y*z;
-  v' = k*y - u*v;
-  z' = c*y*z - b*z;
-end
-"""
+# Nowak & Bangham 1996 virus-CTL model (bundled), with CTLs present: z(0) = 0.1
+NOWAK = bundled_model("nowak_bangham_1996.ant").read_text().replace("z = 0;", "z = 0.1;")
 
 CHAIN = """
 model chain

@@ -5,21 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from immunetwin.data import bundled_model
 from immunetwin.engine import SteadyStatus, steady_state
 from immunetwin.errors import UnknownIdentifierError
 from immunetwin.formats import read_antimony
 
-# Nowak & Bangham 1996 virus-CTL model; analytic equilibria in shared/reference-results.md
-NOWAK = """
-model nowak_bangham
-  x = 100; y = 0.1; v = 0.1; z = 0;
-  lam = 1; d = 0.01; beta = 0.05; a = 0.5; k = 1; u = 1; p = 1; c = 0.1; b = 0.01;
-  x' = lam - d*x - beta*x*v;
-  y' = beta*x*v - a*y - p*y*z;
-  v' = k*y - u*v;
-  z' = c*y*z - b*z;
-end
-"""
+# Nowak & Bangham 1996 virus-CTL model (bundled); analytic equilibria in reference-results.md
+NOWAK = bundled_model("nowak_bangham_1996.ant").read_text()
 
 
 def test_virus_ctl_equilibrium_without_ctl_is_analytic() -> None:
