@@ -225,13 +225,11 @@ def _by_member(
     solver: AbstractSolver,
     workers: int,
 ) -> tuple[np.ndarray, list[Status], list[str]]:
-    species = [compiled.output_ids.index(s) for s in compiled.species_ids]
-
     def one(i: int) -> tuple[np.ndarray, Status, str]:
         traj = run_trajectory(compiled, grid, members[i], solver)
-        return evaluate_outputs(compiled, traj)[:, species], traj.status, traj.message
+        return evaluate_outputs(compiled, traj, species_only=True), traj.status, traj.message
 
-    shape = (len(grid), len(species))
+    shape = (len(grid), len(compiled.species_ids))
     return _run_members(len(members), shape, workers, one)
 
 

@@ -432,13 +432,16 @@ def run_trajectory(
     return runner.run(times)
 
 
-def evaluate_outputs(model: CompiledModel, traj: Trajectory) -> np.ndarray:
-    """Every output id (rows: times) for the recorded states."""
+def evaluate_outputs(
+    model: CompiledModel, traj: Trajectory, species_only: bool = False
+) -> np.ndarray:
+    """Every output id (rows: times) for the recorded states, or only the species."""
     n = len(traj.times)
-    function = mapped(model, model.outputs, n)
+    outputs = model.species_outputs if species_only else model.outputs
+    function = mapped(model, outputs, n)
     # inputs and outputs are column-major: (n_states, n) states go in as their transpose
     flat = bound(function)(traj.times, traj.states.T.ravel(), np.tile(traj.q, n))[0]
-    out = flat.reshape(n, len(model.output_ids))
+    out = flat.reshape(n, outputs.numel_out(0))
     if traj.status is not Status.SUCCESS:
         out[np.any(~np.isfinite(traj.states), axis=0)] = np.nan
     return out
