@@ -83,3 +83,26 @@ def test_parameter_table_round_trip(tmp_path) -> None:  # type: ignore[no-untype
     saved = np.load(out)
     assert saved["values"].shape == (2, 2, 1)
     assert list(saved["status"]) == ["success", "success"]
+
+
+def test_timed_event_members_replay_the_shared_schedule_or_fall_back() -> None:
+    model = read_antimony(
+        """
+        model dosed
+          species D = 0, X = 1;
+          J1: D -> ; kel*D
+          J2: X -> ; k*D*X
+          kel = 1; k = 0.5; dose = 1; tdose = 1;
+          E1: at time >= tdose: D = D + dose;
+          E2: at time >= 2: D = D + dose / 2;
+        end
+        """
+    )
+    times = np.linspace(0, 3, 13)
+    # rows 0-2 share the event times (replayed); row 3 moves the first dose (full event loop)
+    table = np.array([[1.0, 1.0], [2.0, 1.0], [0.5, 1.0], [1.0, 1.5]])
+    result = simulate_ensemble(model, times, ["dose", "tdose"], table, solver=CVODES())
+    assert result.n_failed == 0
+    for n, (dose, tdose) in enumerate(table):
+        single = simulate(model, times, parameters={"dose": dose, "tdose": tdose})
+        np.testing.assert_allclose(result.values[n], single.values, rtol=1e-9, atol=1e-12)

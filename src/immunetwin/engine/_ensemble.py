@@ -19,17 +19,21 @@ from pathlib import Path
 
 import numpy as np
 
-from immunetwin.engine._buffers import Bound
+from immunetwin.engine._buffers import Bound, bound
 from immunetwin.engine._compile import CompiledModel, compile_model
 from immunetwin.engine._results import Status
 from immunetwin.engine._simulate import (
     check_times,
     evaluate_outputs,
+    event_times,
+    fixed_schedule,
     mapped,
+    replay_trajectory,
     run_trajectory,
     segment_integrators,
 )
 from immunetwin.engine._solvers import AbstractSolver, DormandPrince
+from immunetwin.engine._tape import Entry
 from immunetwin.errors import InvalidInputError, SimulationError
 from immunetwin.ir import Model
 
@@ -225,7 +229,24 @@ def _by_member(
     solver: AbstractSolver,
     workers: int,
 ) -> tuple[np.ndarray, list[Status], list[str]]:
+    """Events: each member runs the event loop, or, when every member has the same fixed
+    event schedule (timed events at the same times), replays the first member's schedule."""
+    tape: list[Entry] | None = None
+    schedule = np.zeros(0)
+    if fixed_schedule(compiled) and len(members) > 1:
+        tape = []
+        first = run_trajectory(compiled, grid, members[0], solver, tape)
+        schedule = event_times(compiled, first.q)
+        if not first.status.ok:
+            tape = None
+
     def one(i: int) -> tuple[np.ndarray, Status, str]:
+        if tape is not None:
+            x0, q = bound(compiled.init)(float(grid[0]), members[i])
+            if np.array_equal(event_times(compiled, q), schedule):
+                traj = replay_trajectory(compiled, grid, members[i], solver, tape)
+                values = evaluate_outputs(compiled, traj, species_only=True)
+                return values, traj.status, traj.message
         traj = run_trajectory(compiled, grid, members[i], solver)
         return evaluate_outputs(compiled, traj, species_only=True), traj.status, traj.message
 

@@ -502,3 +502,66 @@ def simulate(
     if throw and not result.ok:
         raise SimulationError(f"simulation of '{compiled.model.id}' failed: {result.message}")
     return result
+
+
+def fixed_schedule(model: CompiledModel) -> bool:
+    """True when every run follows the same event schedule given the same event times: all
+    triggers are ``time >= c`` breakpoints, without delays or priorities."""
+    return bool(model.events) and all(
+        e.time_expr is not None and not e.has_delay for e in model.events
+    ) and all(e.priority is None for e in model.model.events)
+
+
+def event_times(model: CompiledModel, q: np.ndarray) -> np.ndarray:
+    """The breakpoint times of the timed events for fixed quantities ``q``."""
+    return np.array(
+        [float(bound(e.time_expr)(q)[0][0]) for e in model.events if e.time_expr is not None]
+    )
+
+
+def replay_trajectory(
+    model: CompiledModel,
+    times: np.ndarray,
+    p: np.ndarray,
+    solver: AbstractSolver,
+    tape: list[Entry],
+) -> Trajectory:
+    """Run ``p`` along the schedule that ``tape`` recorded for another member (valid when
+    :func:`fixed_schedule` holds and the event times are the same): no trigger evaluations,
+    only the integrations and event maps, in the recorded order."""
+    integrators = segment_integrators(model, solver)
+    x, q = bound(model.init)(float(times[0]), p)
+    states = np.full((model.n_states, len(times)), np.nan)
+    states[:, 0] = x
+    t = float(times[0])
+    trigger_values: dict[int, np.ndarray] = {}
+    fired: list[tuple[float, int, bool]] = []
+    for entry in tape:
+        if isinstance(entry, Integrate):
+            try:
+                block = integrators.integrate(x, q, t, entry.targets)
+            except RuntimeError as exc:
+                reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else "failed"
+                message = f"integration failed after t={t:g} ({reason})"
+                return Trajectory(times, states, q, Status.INTEGRATION_FAILED, message, len(fired))
+            for column, k in entry.recorded.items():
+                states[:, k] = block[:, column]
+            x, t = block[:, -1], float(entry.targets[-1])
+        elif isinstance(entry, Trigger):
+            values = bound(model.assignment_values[entry.event])(t, x, q)[0]
+            trigger_values[entry.order] = values
+        elif isinstance(entry, Fire):
+            e = entry.event
+            stored = trigger_values.get(entry.order)
+            if stored is None or not model.events[e].use_values_from_trigger_time:
+                stored = bound(model.assignment_values[e])(t, x, q)[0]
+            x = bound(model.apply_assignments[e])(t, x, q, stored)[0]
+            fired.append((t, e, False))
+        elif isinstance(entry, Record):
+            states[:, entry.index] = x
+        else:  # a located root: this member needs the full event loop
+            raise InvalidInputError("a tape with state events cannot be replayed")
+    status, message = Status.SUCCESS, ""
+    if not np.all(np.isfinite(states)):
+        status, message = Status.NONFINITE, "the solution became NaN or infinite"
+    return Trajectory(times, states, q, status, message, len(fired), fired)
