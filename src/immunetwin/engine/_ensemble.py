@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from immunetwin.engine._buffers import Bound, bound
+from immunetwin.engine._buffers import Bound
 from immunetwin.engine._compile import CompiledModel, compile_model
 from immunetwin.engine._results import Status
 from immunetwin.engine._simulate import (
@@ -233,21 +233,18 @@ def _by_member(
     event schedule (timed events at the same times), replays the first member's schedule."""
     tape: list[Entry] | None = None
     schedule = np.zeros(0)
+    first = None
     if fixed_schedule(compiled) and len(members) > 1:
         tape = []
         first = run_trajectory(compiled, grid, members[0], solver, tape)
         schedule = event_times(compiled, first.q)
-        if not first.status.ok:
-            tape = None
 
     def one(i: int) -> tuple[np.ndarray, Status, str]:
-        if tape is not None:
-            x0, q = bound(compiled.init)(float(grid[0]), members[i])
-            if np.array_equal(event_times(compiled, q), schedule):
-                traj = replay_trajectory(compiled, grid, members[i], solver, tape)
-                values = evaluate_outputs(compiled, traj, species_only=True)
-                return values, traj.status, traj.message
-        traj = run_trajectory(compiled, grid, members[i], solver)
+        traj = first if i == 0 else None
+        if traj is None and tape is not None and first is not None and first.status.ok:
+            traj = replay_trajectory(compiled, grid, members[i], solver, tape, schedule)
+        if traj is None:
+            traj = run_trajectory(compiled, grid, members[i], solver)
         return evaluate_outputs(compiled, traj, species_only=True), traj.status, traj.message
 
     shape = (len(grid), len(compiled.species_ids))

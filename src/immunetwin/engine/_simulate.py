@@ -158,11 +158,11 @@ class _Runner:
         self.armed = np.array([not e.initial_value for e in events])  # True: trigger was false
         self.pending: list[_Pending] = []
         self.order = 0
-        timed = [e.time_expr for e in events]
+        self.event_time = event_times(self.m, self.q)
         breakpoints = sorted(
-            (float(bound(f)(self.q)[0][0]), e) for e, f in enumerate(timed) if f is not None
+            (float(b), e) for e, b in enumerate(self.event_time) if not np.isnan(b)
         )
-        state_events = any(f is None for f in timed)
+        state_events = bool(np.isnan(self.event_time).any())
         check = (
             np.linspace(times[0], times[-1], _CHECK_POINTS + 1)[1:-1]
             if state_events and len(times) > 1
@@ -266,14 +266,7 @@ class _Runner:
         """First grid column where a trigger turns true (and re-arm triggers that turned false)."""
         matrix = self._trigger_matrix(grid, block)
         armed = self.armed.copy()
-        timed_at_stop = np.array(
-            [
-                e.time_expr is not None
-                and abs(float(bound(e.time_expr)(self.q)[0][0]) - stop)
-                <= 1e-12 * max(1.0, abs(stop))
-                for e in self.m.events
-            ]
-        )
+        timed_at_stop = np.abs(self.event_time - stop) <= 1e-12 * max(1.0, abs(stop))
         for j in range(len(grid)):
             on = matrix[:, j] & armed
             if j == len(grid) - 1:
@@ -507,15 +500,20 @@ def simulate(
 def fixed_schedule(model: CompiledModel) -> bool:
     """True when every run follows the same event schedule given the same event times: all
     triggers are ``time >= c`` breakpoints, without delays or priorities."""
-    return bool(model.events) and all(
-        e.time_expr is not None and not e.has_delay for e in model.events
-    ) and all(e.priority is None for e in model.model.events)
+    return (
+        bool(model.events)
+        and all(e.time_expr is not None and not e.has_delay for e in model.events)
+        and all(e.priority is None for e in model.model.events)
+    )
 
 
 def event_times(model: CompiledModel, q: np.ndarray) -> np.ndarray:
-    """The breakpoint times of the timed events for fixed quantities ``q``."""
+    """Per event, its breakpoint time for fixed quantities ``q`` (NaN for state events)."""
     return np.array(
-        [float(bound(e.time_expr)(q)[0][0]) for e in model.events if e.time_expr is not None]
+        [
+            np.nan if e.time_expr is None else float(bound(e.time_expr)(q)[0][0])
+            for e in model.events
+        ]
     )
 
 
@@ -525,12 +523,16 @@ def replay_trajectory(
     p: np.ndarray,
     solver: AbstractSolver,
     tape: list[Entry],
-) -> Trajectory:
-    """Run ``p`` along the schedule that ``tape`` recorded for another member (valid when
-    :func:`fixed_schedule` holds and the event times are the same): no trigger evaluations,
-    only the integrations and event maps, in the recorded order."""
-    integrators = segment_integrators(model, solver)
+    schedule: np.ndarray,
+) -> Trajectory | None:
+    """Run ``p`` along the schedule that ``tape`` recorded for another member, whose event
+    times were ``schedule``: no trigger evaluations, only the integrations and event maps, in
+    the recorded order. Valid when :func:`fixed_schedule` holds; returns None when this
+    member's event times differ (it then needs the full event loop)."""
     x, q = bound(model.init)(float(times[0]), p)
+    if not np.array_equal(event_times(model, q), schedule, equal_nan=True):
+        return None
+    integrators = segment_integrators(model, solver)
     states = np.full((model.n_states, len(times)), np.nan)
     states[:, 0] = x
     t = float(times[0])
