@@ -123,8 +123,7 @@ class _Runner:
         return values.reshape(self.n_events, len(times)) > 0.5
 
     def _indicator(self, t: float, x: np.ndarray, events: np.ndarray) -> float:
-        assert self.m.indicators is not None
-        values = np.asarray(self.m.indicators(t, x, self.q), dtype=float).ravel()
+        values = self._bound("indicators", self.m.indicators)(t, x, self.q)[0]
         return float(np.max(values[events]))
 
     # --- the run --------------------------------------------------------------------------
@@ -321,8 +320,7 @@ class _Runner:
         return hi, x_hi
 
     def _triggers_exact(self, t: float, x: np.ndarray) -> np.ndarray:
-        assert self.m.triggers is not None
-        return np.asarray(self.m.triggers(t, x, self.q), dtype=float).ravel() > 0.5
+        return self._bound("triggers", self.m.triggers)(t, x, self.q)[0] > 0.5
 
     def _fire(self, t: float, x: np.ndarray) -> np.ndarray:
         """Process every event due at time t (SBML ordering by priority, re-checking triggers)."""
