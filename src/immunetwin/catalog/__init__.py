@@ -1,0 +1,1 @@
+"""The model catalogue: curated, annotated, searchable published immune models."""
