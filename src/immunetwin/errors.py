@@ -13,7 +13,11 @@ the matching built-in, so generic handlers (``except ValueError``) still catch i
     │                                           a valid construct the engine does not handle
     ├── SimulationError (RuntimeError)          the integrator or event loop failed
     ├── SteadyStateError (RuntimeError)         no steady state was found
-    └── InvalidInputError (ValueError)          bad arguments: tables, times, tolerances
+    ├── InvalidInputError (ValueError)          bad arguments: tables, times, tolerances
+    │   └── ArchiveError                        a COMBINE/OMEX archive or SED-ML that is broken
+    └── CatalogError                            the model catalogue refused an operation
+        ├── DuplicateEntryError (ValueError)    an id or alias that is already taken
+        └── CatalogStorageError (RuntimeError)  the database cannot be opened or migrated
 
 Warnings: ``ConvergenceWarning`` (numerical trouble that did not stop the run) and
 ``UnitWarning``.
@@ -68,6 +72,22 @@ class InvalidInputError(ImmuneTwinError, ValueError):
     """An argument (time grid, tolerance, table, override) is invalid."""
 
 
+class ArchiveError(InvalidInputError):
+    """A COMBINE archive (OMEX) or SED-ML document is broken or lacks what is needed."""
+
+
+class CatalogError(ImmuneTwinError):
+    """The catalogue refused an operation; the database is left unchanged."""
+
+
+class DuplicateEntryError(CatalogError, ValueError):
+    """An import would reuse an id or alias that another model already has."""
+
+
+class CatalogStorageError(CatalogError, RuntimeError):
+    """The catalogue database cannot be opened, created or migrated."""
+
+
 class ConvergenceWarning(UserWarning):
     """A numerical method finished but with a reduced guarantee."""
 
@@ -77,6 +97,10 @@ class UnitWarning(UserWarning):
 
 
 __all__ = [
+    "ArchiveError",
+    "CatalogError",
+    "CatalogStorageError",
+    "DuplicateEntryError",
     "ConvergenceWarning",
     "ImmuneTwinError",
     "InvalidInputError",
