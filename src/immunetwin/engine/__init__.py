@@ -20,7 +20,6 @@ from immunetwin.engine._sensitivity import (
 from immunetwin.engine._sensitivity import (
     sensitivities as sensitivities,
 )
-from immunetwin.engine._simulate import simulate as simulate
 from immunetwin.engine._solvers import (
     CVODES as CVODES,
 )
@@ -39,6 +38,7 @@ from immunetwin.engine._steady import (
 from immunetwin.engine._steady import (
     steady_state as steady_state,
 )
+from immunetwin.engine._timecourse import simulate as simulate
 
 __all__ = [
     "CVODES",

@@ -22,13 +22,13 @@ import numpy as np
 from immunetwin.engine._buffers import Bound
 from immunetwin.engine._compile import CompiledModel, compile_model
 from immunetwin.engine._results import Status
+from immunetwin.engine._schedule import chain
 from immunetwin.engine._simulate import (
     check_times,
     evaluate_outputs,
     event_times,
     fixed_schedule,
     mapped,
-    replay_trajectory,
     run_trajectory,
     segment_integrators,
 )
@@ -230,19 +230,20 @@ def _by_member(
     workers: int,
 ) -> tuple[np.ndarray, list[Status], list[str]]:
     """Events: each member runs the event loop, or, when every member has the same fixed
-    event schedule (timed events at the same times), replays the first member's schedule."""
-    tape: list[Entry] | None = None
-    schedule = np.zeros(0)
+    event schedule (timed events at the same times), one call of the first member's schedule
+    chained into a single function (members whose event times differ run the loop)."""
+    run = None
     first = None
     if fixed_schedule(compiled) and len(members) > 1:
-        tape = []
+        tape: list[Entry] = []
         first = run_trajectory(compiled, grid, members[0], solver, tape)
-        schedule = event_times(compiled, first.q)
+        if first.status.ok:
+            run = chain(compiled, grid, solver, tape, event_times(compiled, first.q))
 
     def one(i: int) -> tuple[np.ndarray, Status, str]:
         traj = first if i == 0 else None
-        if traj is None and tape is not None and first is not None and first.status.ok:
-            traj = replay_trajectory(compiled, grid, members[i], solver, tape, schedule)
+        if traj is None and run is not None:
+            traj = run(members[i])
         if traj is None:
             traj = run_trajectory(compiled, grid, members[i], solver)
         return evaluate_outputs(compiled, traj, species_only=True), traj.status, traj.message

@@ -8,19 +8,18 @@ fine grid of check points and located by a bracketed secant/bisection search.
 from __future__ import annotations
 
 import weakref
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import casadi as ca
 import numpy as np
 
 from immunetwin.engine._buffers import Bound, bound, call
-from immunetwin.engine._compile import CompiledModel, StateKind, compile_model
-from immunetwin.engine._results import SimulationResult, Status
-from immunetwin.engine._solvers import CVODES, AbstractSolver, SegmentIntegrators
+from immunetwin.engine._compile import CompiledModel, StateKind
+from immunetwin.engine._results import Status
+from immunetwin.engine._solvers import AbstractSolver, SegmentIntegrators
 from immunetwin.engine._tape import Entry, Fire, Integrate, Record, Root, Trigger
 from immunetwin.errors import InvalidInputError, SimulationError
-from immunetwin.ir import Model
 
 _CHECK_POINTS = 2000  # state-event check points over the horizon
 _MAX_EVENTS_PER_INSTANT = 10_000
@@ -438,63 +437,6 @@ def evaluate_outputs(
     return out
 
 
-def _as_compiled(model: Model | CompiledModel) -> CompiledModel:
-    return model if isinstance(model, CompiledModel) else compile_model(model)
-
-
-def simulate(
-    model: Model | CompiledModel,
-    times: Sequence[float] | np.ndarray,
-    *,
-    parameters: Mapping[str, float] | None = None,
-    variables: Sequence[str] = (),
-    solver: AbstractSolver | None = None,
-    throw: bool = False,
-) -> SimulationResult:
-    """Simulate at the output ``times`` (the first is the start time).
-
-    ``parameters`` overrides parameter values, compartment sizes or species initial values by
-    id. The result holds every species, then the ``variables`` asked for (parameters,
-    compartments, reactions or rule variables). ``throw=True`` raises ``SimulationError``
-    instead of returning a failed result.
-    """
-    compiled = _as_compiled(model)
-    solver = solver or CVODES()
-    solver.check()
-    grid = check_times(times)
-    p = compiled.parameter_vector(parameters)
-    wanted = list(compiled.species_ids) + [v for v in variables if v not in compiled.species_ids]
-    columns = []
-    for id in wanted:
-        if id not in compiled.output_ids:
-            from immunetwin.errors import UnknownIdentifierError
-
-            raise UnknownIdentifierError(
-                f"cannot output '{id}': it is not a species, compartment, parameter or reaction "
-                f"of model '{compiled.model.id}'"
-            )
-        columns.append(compiled.output_ids.index(id))
-    traj = run_trajectory(compiled, grid, p, solver)
-    values = evaluate_outputs(compiled, traj)[:, columns]
-    status, message = traj.status, traj.message
-    if status is Status.SUCCESS and not np.all(np.isfinite(values)):
-        bad = [wanted[j] for j in np.flatnonzero(~np.all(np.isfinite(values), axis=0))]
-        status = Status.NONFINITE
-        message = f"outputs are NaN or infinite for: {', '.join(bad[:5])} (check their math)"
-    result = SimulationResult(
-        time=grid,
-        ids=tuple(wanted),
-        values=values,
-        status=status,
-        message=message,
-        solver=type(solver).__name__,
-        n_events=traj.n_events,
-    )
-    if throw and not result.ok:
-        raise SimulationError(f"simulation of '{compiled.model.id}' failed: {result.message}")
-    return result
-
-
 def fixed_schedule(model: CompiledModel) -> bool:
     """True when every run follows the same event schedule given the same event times: all
     triggers are ``time >= c`` breakpoints, without delays or priorities."""
@@ -513,55 +455,3 @@ def event_times(model: CompiledModel, q: np.ndarray) -> np.ndarray:
             for e in model.events
         ]
     )
-
-
-def replay_trajectory(
-    model: CompiledModel,
-    times: np.ndarray,
-    p: np.ndarray,
-    solver: AbstractSolver,
-    tape: list[Entry],
-    schedule: np.ndarray,
-) -> Trajectory | None:
-    """Run ``p`` along the schedule that ``tape`` recorded for another member, whose event
-    times were ``schedule``: no trigger evaluations, only the integrations and event maps, in
-    the recorded order. Valid when :func:`fixed_schedule` holds; returns None when this
-    member's event times differ (it then needs the full event loop)."""
-    x, q = bound(model.init)(float(times[0]), p)
-    if not np.array_equal(event_times(model, q), schedule, equal_nan=True):
-        return None
-    integrators = segment_integrators(model, solver)
-    states = np.full((model.n_states, len(times)), np.nan)
-    states[:, 0] = x
-    t = float(times[0])
-    trigger_values: dict[int, np.ndarray] = {}
-    fired: list[tuple[float, int, bool]] = []
-    for entry in tape:
-        if isinstance(entry, Integrate):
-            try:
-                block = integrators.integrate(x, q, t, entry.targets)
-            except RuntimeError as exc:
-                reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else "failed"
-                message = f"integration failed after t={t:g} ({reason})"
-                return Trajectory(times, states, q, Status.INTEGRATION_FAILED, message, len(fired))
-            for column, k in entry.recorded.items():
-                states[:, k] = block[:, column]
-            x, t = block[:, -1], float(entry.targets[-1])
-        elif isinstance(entry, Trigger):
-            values = bound(model.assignment_values[entry.event])(t, x, q)[0]
-            trigger_values[entry.order] = values
-        elif isinstance(entry, Fire):
-            e = entry.event
-            stored = trigger_values.get(entry.order)
-            if stored is None or not model.events[e].use_values_from_trigger_time:
-                stored = bound(model.assignment_values[e])(t, x, q)[0]
-            x = bound(model.apply_assignments[e])(t, x, q, stored)[0]
-            fired.append((t, e, False))
-        elif isinstance(entry, Record):
-            states[:, entry.index] = x
-        else:  # a located root: this member needs the full event loop
-            raise InvalidInputError("a tape with state events cannot be replayed")
-    status, message = Status.SUCCESS, ""
-    if not np.all(np.isfinite(states)):
-        status, message = Status.NONFINITE, "the solution became NaN or infinite"
-    return Trajectory(times, states, q, status, message, len(fired), fired)
