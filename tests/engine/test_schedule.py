@@ -6,7 +6,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from immunetwin.engine import DormandPrince, compile_model, simulate, simulate_ensemble
+from immunetwin.engine import (
+    DormandPrince,
+    compile_model,
+    sensitivities,
+    simulate,
+    simulate_ensemble,
+)
+from immunetwin.engine import _sensitivity as chains
 from immunetwin.engine._schedule import cached_run
 from immunetwin.formats import read_antimony
 
@@ -64,3 +71,28 @@ def test_ensemble_members_with_other_event_times_are_exact() -> None:
     for n, (r, tdose) in enumerate(table[:4]):
         single = simulate(model, times, parameters={"r": r, "tdose": tdose}, solver=DormandPrince())
         np.testing.assert_allclose(result.values[n], single.values, rtol=1e-9, atol=1e-12)
+
+
+def test_chained_sensitivities_match_the_replay() -> None:
+    compiled = compile_model(read_antimony(DOSED))
+    times = np.linspace(0, 6, 31)
+    wrt = ["r", "K", "e", "dose", "X"]
+    replayed = sensitivities(compiled, times, wrt=wrt, solver=DormandPrince(jit=False))
+    sensitivities(compiled, times, wrt=wrt, solver=DormandPrince(jit=False))
+    assert any(slot.function is not None for slot in chains._CHAINS[compiled].values())
+    chained = sensitivities(compiled, times, wrt=wrt, solver=DormandPrince(jit=False))
+    np.testing.assert_allclose(chained.values, replayed.values, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(chained.jacobian, replayed.jacobian, rtol=1e-10, atol=1e-12)
+    assert np.abs(chained.derivative("X", "dose")).max() > 0  # through the event map
+
+
+def test_sensitivities_to_an_event_time_keep_the_replay() -> None:
+    compiled = compile_model(read_antimony(DOSED))
+    times = np.linspace(0, 6, 31)
+    runs = [
+        sensitivities(compiled, times, wrt=["tdose", "r"], solver=DormandPrince(jit=False))
+        for _ in range(3)
+    ]
+    assert all(slot.unusable for slot in chains._CHAINS[compiled].values())
+    np.testing.assert_array_equal(runs[0].jacobian, runs[2].jacobian)
+    assert np.abs(runs[2].derivative("D", "tdose")).max() > 0

@@ -51,15 +51,28 @@ class ScheduledRun:
         return Trajectory(self.times, states, q, status, message, len(self.fired), [*self.fired])
 
 
-def chain(
+@dataclass(frozen=True, eq=False)
+class ChainGraph:
+    """A tape as an MX graph: ``states`` (n, T), ``q`` and event times ``when`` of ``p``."""
+
+    p: ca.MX
+    states: ca.MX
+    q: ca.MX
+    when: ca.MX
+    fired: tuple[tuple[float, int, bool], ...]
+
+
+def chain_graph(
     model: CompiledModel,
     times: np.ndarray,
     solver: AbstractSolver,
     tape: list[Entry],
-    schedule: np.ndarray,
-) -> ScheduledRun | None:
-    """Chain a tape recorded with event times ``schedule`` into one function (None if it
-    cannot be)."""
+    *,
+    differentiable: bool = False,
+) -> ChainGraph | None:
+    """The tape's integrations and event maps as one graph (None if it has a located root,
+    or nothing to integrate). ``differentiable`` uses the interpreted integrators, whose
+    derivatives CasADi can build; otherwise the C-compiled ones."""
     if model.n_states == 0:  # nothing to integrate: the event loop is as cheap
         return None
     integrators = segment_integrators(model, solver)
@@ -75,7 +88,8 @@ def chain(
             targets = np.asarray(entry.targets, dtype=float)
             h = float(targets[-1] - t)
             grid = tuple(((targets - t) / h).tolist())
-            block = integrators.get(grid)(x0=x, p=ca.vertcat(q, t, h))["xf"]
+            integrator = integrators.raw(grid) if differentiable else integrators.get(grid)
+            block = integrator(x0=x, p=ca.vertcat(q, t, h))["xf"]
             for column, k in entry.recorded.items():
                 columns[k] = block[:, column]
             x, t = block[:, -1], float(targets[-1])
@@ -97,8 +111,23 @@ def chain(
     when = ca.vertcat(
         *(ca.MX(np.nan) if e.time_expr is None else e.time_expr(q) for e in model.events)
     )
-    function = ca.Function("scheduled_run", [p], [states, q, when])
-    return ScheduledRun(function, times.copy(), schedule.copy(), tuple(fired), model.n_states)
+    return ChainGraph(p, states, q, when, tuple(fired))
+
+
+def chain(
+    model: CompiledModel,
+    times: np.ndarray,
+    solver: AbstractSolver,
+    tape: list[Entry],
+    schedule: np.ndarray,
+) -> ScheduledRun | None:
+    """Chain a tape recorded with event times ``schedule`` into one function (None if it
+    cannot be)."""
+    graph = chain_graph(model, times, solver, tape)
+    if graph is None:
+        return None
+    function = ca.Function("scheduled_run", [graph.p], [graph.states, graph.q, graph.when])
+    return ScheduledRun(function, times.copy(), schedule.copy(), graph.fired, model.n_states)
 
 
 _RUNS: weakref.WeakKeyDictionary[CompiledModel, dict[tuple[object, ...], _Slot]]

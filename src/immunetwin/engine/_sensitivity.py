@@ -14,6 +14,7 @@ from __future__ import annotations
 import weakref
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import casadi as ca
 import numpy as np
@@ -23,12 +24,14 @@ from immunetwin.engine._compile import CompiledModel, compile_model
 from immunetwin.engine._results import Status
 from immunetwin.engine._simulate import (
     check_times,
+    event_times,
+    fixed_schedule,
     mapped,
     run_trajectory,
     segment_integrators,
 )
 from immunetwin.engine._solvers import CVODES, AbstractSolver, SegmentIntegrators
-from immunetwin.engine._tape import Entry, Fire, Integrate, Root, Trigger
+from immunetwin.engine._tape import Entry, Fire, Integrate, Record, Root, Trigger
 from immunetwin.errors import SimulationError
 from immunetwin.ir import Model
 
@@ -207,6 +210,17 @@ def sensitivities(
     ids = list(compiled.species_ids) + [v for v in variables if v not in compiled.species_ids]
     columns = [compiled.output_ids.index(i) for i in ids]
 
+    # p = p_num with p[index] = factor * value; the factor converts species values given in
+    # their math unit into the declared quantity (parameter_vector is linear in each value).
+    selection = np.zeros((len(p_num), len(wrt)))
+    for j, (w, i) in enumerate(zip(wrt, indices, strict=True)):
+        selection[i, j] = compiled.parameter_vector({**(parameters or {}), w: 1.0})[i]
+    chained = _chained(compiled, grid, solver, selection, p_num) if len(wrt) else None
+    if chained is not None:
+        values, jacobian = chained
+        return SensitivityResult(
+            grid, tuple(ids), wrt, values[:, columns], jacobian[:, columns], Status.SUCCESS
+        )
     tape: list[Entry] = []
     traj = run_trajectory(compiled, grid, p_num, solver, tape)
     if traj.status is not Status.SUCCESS:
@@ -222,12 +236,9 @@ def sensitivities(
             traj.status,
             traj.message,
         )
-    # p = p_num with p[index] = factor * value; the factor converts species values given in
-    # their math unit into the declared quantity (parameter_vector is linear in each value).
-    selection = np.zeros((len(p_num), len(wrt)))
-    for j, (w, i) in enumerate(zip(wrt, indices, strict=True)):
-        selection[i, j] = compiled.parameter_vector({**(parameters or {}), w: 1.0})[i]
     values, jacobian = _replay(compiled, solver, tape, grid, p_num, selection, columns)
+    if len(wrt) and fixed_schedule(compiled):
+        _remember_chain(compiled, grid, solver, selection, tape, event_times(compiled, traj.q))
     return SensitivityResult(grid, tuple(ids), wrt, values, jacobian, Status.SUCCESS)
 
 
@@ -318,3 +329,175 @@ def _chain(jacobians: Sequence[ca.DM], S: np.ndarray, Q: np.ndarray, dt: np.ndar
     j_t, j_x, j_q = (_num(v) for v in jacobians)
     rows = j_x.shape[0]
     return np.outer(j_t.ravel(), dt) + j_x.reshape(rows, -1) @ S + j_q.reshape(rows, -1) @ Q
+
+
+# --- fixed event schedules: the whole computation chained into one (compiled) function -------
+
+
+@dataclass
+class _ChainSlot:
+    seen: int = 0
+    function: ca.Function | None = None  # p -> (outputs (K, T), d outputs (K, T * m), when)
+    schedule: np.ndarray | None = None
+    unusable: bool = False
+
+
+_CHAINS: weakref.WeakKeyDictionary[CompiledModel, dict[tuple[object, ...], _ChainSlot]]
+_CHAINS = weakref.WeakKeyDictionary()
+
+
+def _chain_slot(
+    m: CompiledModel, grid: np.ndarray, solver: AbstractSolver, selection: np.ndarray
+) -> _ChainSlot:
+    per_model = _CHAINS.setdefault(m, {})
+    key = (solver, grid.tobytes(), selection.shape, selection.tobytes())
+    slot = per_model.get(key)
+    if slot is None:
+        if len(per_model) > 16:
+            per_model.clear()
+        slot = per_model[key] = _ChainSlot()
+    return slot
+
+
+def _chained(
+    m: CompiledModel,
+    grid: np.ndarray,
+    solver: AbstractSolver,
+    selection: np.ndarray,
+    p: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """Outputs (T, K) and Jacobian (T, K, dirs) from a chained schedule seen before, or None
+    when there is none, ``p`` moves an event time, or the run fails (the replay explains)."""
+    if not fixed_schedule(m):
+        return None
+    slot = _chain_slot(m, grid, solver, selection)
+    if slot.function is None or slot.schedule is None:
+        return None
+    try:
+        y, dy, when = bound(slot.function)(p)
+    except RuntimeError:
+        return None
+    if not np.array_equal(when, slot.schedule, equal_nan=True):
+        return None
+    T, dirs = len(grid), selection.shape[1]
+    values = y.reshape(T, -1)  # column-major (K, T)
+    K = values.shape[1]
+    jacobian = dy.reshape(T, dirs, K).transpose(0, 2, 1)  # column-major (K, T * dirs)
+    if not (np.all(np.isfinite(values)) and np.all(np.isfinite(jacobian))):
+        return None
+    return values, jacobian
+
+
+def _remember_chain(
+    m: CompiledModel,
+    grid: np.ndarray,
+    solver: AbstractSolver,
+    selection: np.ndarray,
+    tape: list[Entry],
+    schedule: np.ndarray,
+) -> None:
+    """From the second run with the same grid and directions, chain the tape with its forward
+    derivative into one function (compiled with the solver), for the runs after it."""
+    slot = _chain_slot(m, grid, solver, selection)
+    slot.seen += 1
+    if slot.seen < 2 or slot.unusable or slot.function is not None:
+        return
+    function = _chain_forward(m, grid, solver, selection, tape)
+    if function is None:
+        slot.unusable = True  # moving event times or state events: the replay handles them
+        return
+    slot.function, slot.schedule = function, schedule.copy()
+
+
+def _chain_forward(
+    m: CompiledModel,
+    grid: np.ndarray,
+    solver: AbstractSolver,
+    selection: np.ndarray,
+    tape: list[Entry],
+) -> ca.Function | None:
+    """The replay of ``_replay`` as one MX graph over the same (compiled) integrators and
+    their forward derivatives, for schedules whose event times do not move with the
+    directions (so dt = 0 throughout)."""
+    if m.n_states == 0:
+        return None
+    d = _derivatives(m)
+    integrators = segment_integrators(m, solver)
+    dirs = selection.shape[1]
+    p = ca.MX.sym("p", len(m.p0))
+    x, q = m.init(float(grid[0]), p)
+    seeds = ca.DM(selection)
+    dx0_dp, dq_dp = d.init(float(grid[0]), p)
+    S: Any = dx0_dp @ seeds
+    Q: Any = dq_dp @ seeds
+    recorded: dict[int, tuple[Any, Any]] = {0: (x, S)}
+    at_trigger: dict[int, tuple[Any, Any]] = {}
+    t = float(grid[0])
+    n = m.n_states
+    for entry in tape:
+        if isinstance(entry, Integrate):
+            targets = np.asarray(entry.targets, dtype=float)
+            h = float(targets[-1] - t)
+            rel = tuple(((targets - t) / h).tolist())
+            params = ca.vertcat(q, t, h)
+            nominal = integrators.get(rel)(x0=x, p=params)["xf"]
+            forward = _forward(integrators, rel, dirs)
+            seeds_p = ca.vertcat(Q, ca.MX.zeros(2, dirs))
+            empty = ca.MX()  # inputs and outputs the forward derivative does not need
+            inputs: list[Any] = [x, empty, params, *[empty] * 4, nominal, *[empty] * 6]
+            inputs += [S, empty, seeds_p]
+            sens = forward.call(inputs + [empty] * (forward.n_in() - len(inputs)))[0]
+            T = len(targets)
+            for column, k in entry.recorded.items():
+                recorded[k] = (
+                    nominal[:, column],
+                    ca.horzcat(*(sens[:, j * T + column] for j in range(dirs))),
+                )
+            x = nominal[:, -1]
+            S = ca.horzcat(*(sens[:, j * T + T - 1] for j in range(dirs)))
+            t = float(targets[-1])
+        elif isinstance(entry, Trigger):
+            e = entry.event
+            _, v_x, v_q = d.values[e](t, x, q)
+            at_trigger[entry.order] = (m.assignment_values[e](t, x, q), v_x @ S + v_q @ Q)
+        elif isinstance(entry, Fire):
+            e = entry.event
+            found = at_trigger.get(entry.order)
+            if found is None or not m.events[e].use_values_from_trigger_time:
+                _, v_x, v_q = d.values[e](t, x, q)
+                found = (m.assignment_values[e](t, x, q), v_x @ S + v_q @ Q)
+            values, dvalues = found
+            _, a_x, a_q, a_v = d.apply[e](t, x, q, values)
+            S = a_x @ S + a_q @ Q + a_v @ dvalues
+            x = m.apply_assignments[e](t, x, q, values)
+        elif isinstance(entry, Record):
+            recorded[entry.index] = (x, S)
+        else:
+            return None
+    T = len(grid)
+    if len(recorded) != T:
+        return None
+    states = ca.horzcat(*(recorded[k][0] for k in range(T)))
+    outputs = mapped(m, m.outputs, T)(ca.DM(grid).T, states, ca.repmat(q, 1, T))
+    y_x, y_q = mapped(m, d.outputs, T)(ca.DM(grid).T, states, ca.repmat(q, 1, T))
+    per_time = []
+    for k in range(T):  # d outputs at time k: (K, dirs)
+        jx = y_x[:, k * n : (k + 1) * n]
+        jq = y_q[:, k * q.numel() : (k + 1) * q.numel()]
+        per_time.append(jx @ recorded[k][1] + jq @ Q)
+    derivative = ca.horzcat(*per_time)  # (K, T * dirs), time-major
+    when = ca.vertcat(
+        *(ca.MX(np.nan) if e.time_expr is None else e.time_expr(q) for e in m.events)
+    )
+    if _moving_event_times(when, p, selection):
+        return None
+    return ca.Function("chained_sensitivities", [p], [outputs, derivative, when])
+
+
+def _moving_event_times(when: ca.MX, p: ca.MX, selection: np.ndarray) -> bool:
+    """Whether an event time depends on a differentiated direction (then output times in
+    that segment would move: the replay's job)."""
+    sparsity = ca.Function("event_time_jac", [p], [ca.jacobian(when, p)]).sparsity_out(0)
+    moving_columns = set(sparsity.get_col())
+    directed = set(np.flatnonzero(np.any(selection != 0, axis=1)).tolist())
+    return bool(moving_columns & directed)
