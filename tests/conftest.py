@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -21,3 +22,12 @@ def shared() -> Path:
 @pytest.fixture(scope="session")
 def data_dir() -> Path:
     return DATA
+
+
+@pytest.fixture(scope="session", autouse=True)
+def private_catalog(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Every test (and CLI subprocess) uses its own catalogue, never the user's."""
+    path = tmp_path_factory.mktemp("catalog") / "catalog.sqlite"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("IMMUNETWIN_DB", f"sqlite:///{path}")
+        yield path

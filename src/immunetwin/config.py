@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from platformdirs import user_data_dir
+
 
 def cache_dir() -> Path:
     """Where compiled model code is cached (IMMUNETWIN_CACHE, else ~/.cache/immunetwin)."""
@@ -16,3 +18,18 @@ def cache_dir() -> Path:
 def c_compiler() -> str:
     """The C compiler used to JIT-compile models (IMMUNETWIN_CC, else cc)."""
     return os.environ.get("IMMUNETWIN_CC", "cc")
+
+
+def catalog_url() -> str:
+    """The catalogue database as a SQLAlchemy URL.
+
+    IMMUNETWIN_DB may be a URL (``sqlite:///...``, ``postgresql+psycopg://...``) or a plain
+    file path, which means a SQLite file there; otherwise the catalogue lives in the user's
+    data folder, so imports survive reinstalls.
+    """
+    configured = os.environ.get("IMMUNETWIN_DB", "").strip()
+    if configured:
+        if "://" in configured:
+            return configured
+        return f"sqlite:///{Path(configured).expanduser().resolve()}"
+    return f"sqlite:///{Path(user_data_dir('immunetwin')) / 'catalog.sqlite'}"

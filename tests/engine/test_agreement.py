@@ -1,7 +1,8 @@
-"""Our engine against libroadrunner on shared/biomodels-immune (rules in ``agreement.py``).
+"""Our engine against libroadrunner on shared/biomodels-immune.
 
-The full set is ``@pytest.mark.slow`` (``make agreement``); a representative subset runs in CI.
-Models in ``agreement.KNOWN`` are expected failures (strict: a fix turns them into XPASS, which
+The rules (horizons, criterion, KNOWN) live in ``immunetwin.check.agreement``. The full set is
+``@pytest.mark.slow`` (``make agreement``); a representative subset runs in CI.
+Models in ``KNOWN`` are expected failures (strict: a fix turns them into XPASS, which
 fails, so the entry gets removed).
 """
 
@@ -10,9 +11,31 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from agreement import KNOWN, RTOL, AgreementResult, compare_with_roadrunner, index_rows
 
-pytest.importorskip("roadrunner")
+from immunetwin.catalog.entry import Agreement
+from immunetwin.catalog.simulatability import verdict
+from immunetwin.check.agreement import (
+    KNOWN,
+    MISSING_ROADRUNNER,
+    RTOL,
+    AgreementResult,
+    compare_with_roadrunner,
+    index_rows,
+    roadrunner_version,
+)
+
+
+def test_without_roadrunner_says_so(monkeypatch: pytest.MonkeyPatch, data_dir: Path) -> None:
+    import immunetwin.check.agreement as agreement
+
+    monkeypatch.setattr(agreement, "roadrunner_version", lambda: None)
+    result = compare_with_roadrunner(data_dir / "bad" / "algebraic_rule.xml")
+    assert result.status == "not_checked"
+    assert verdict(result) is Agreement.NOT_CHECKED
+    assert result.detail == MISSING_ROADRUNNER
+
+
+needs_roadrunner = pytest.mark.skipif(roadrunner_version() is None, reason=MISSING_ROADRUNNER)
 
 FOLDER = Path(__file__).resolve().parents[2].parent / "shared" / "biomodels-immune"
 
@@ -63,11 +86,13 @@ def _check(shared: Path, model_id: str) -> AgreementResult:
     return result
 
 
+@needs_roadrunner
 @pytest.mark.parametrize("model_id", _params(SUBSET))
 def test_agrees_with_roadrunner(shared: Path, model_id: str) -> None:
     _check(shared, model_id)
 
 
+@needs_roadrunner
 @pytest.mark.slow
 @pytest.mark.parametrize("model_id", _params(_all_ids()))
 def test_every_model_agrees_with_roadrunner(shared: Path, model_id: str) -> None:
@@ -92,6 +117,7 @@ ALGEBRAIC = """<?xml version="1.0" encoding="UTF-8"?>
 """
 
 
+@needs_roadrunner
 def test_unsupported_feature_is_named(tmp_path: Path) -> None:
     path = tmp_path / "algebraic.xml"
     path.write_text(ALGEBRAIC)

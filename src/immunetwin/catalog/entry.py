@@ -105,9 +105,21 @@ class Citation:
         """``Reynolds et al. 2006``."""
         if not self.authors:
             return str(self.year or "")
-        first = self.authors[0].split()[0]
         more = " et al." if len(self.authors) > 1 else ""
-        return f"{first}{more} {self.year or ''}".strip()
+        return f"{surname(self.authors[0])}{more} {self.year or ''}".strip()
+
+    def authors_text(self) -> str:
+        """``Reynolds A, Rubin J et al.``"""
+        named = [a for a in self.authors if a != "et al."]
+        return ", ".join(named) + (" et al." if len(named) < len(self.authors) else "")
+
+
+def surname(author: str) -> str:
+    """``den Breems NY`` -> ``den Breems``: the name without trailing initials."""
+    words = author.split()
+    while len(words) > 1 and words[-1].replace(".", "").isupper() and len(words[-1]) <= 4:
+        words.pop()
+    return " ".join(words)
 
 
 @dataclass(frozen=True, slots=True)

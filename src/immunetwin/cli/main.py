@@ -12,6 +12,9 @@ from typing import Annotated
 
 import typer
 
+from immunetwin.cli._common import fail, run_action
+from immunetwin.cli.models import models_app
+
 app = typer.Typer(
     name="immunetwin",
     help="Immune digital twins: simulate, analyse and convert SBML/Antimony models.",
@@ -23,6 +26,7 @@ check_app = typer.Typer(
     help="Conformance checks against external references.", no_args_is_help=True
 )
 app.add_typer(check_app, name="check")
+app.add_typer(models_app, name="models")
 
 SolverOption = Annotated[
     str,
@@ -32,6 +36,7 @@ SolverOption = Annotated[
     ),
 ]
 SOLVER_NAMES = ("cvodes", "dopri")
+MODEL_HELP = "SBML (.xml/.sbml) or Antimony (.ant) file, or a catalogue id or alias."
 
 
 def _solver(name: str, rtol: float, atol: float):  # type: ignore[no-untyped-def]
@@ -42,7 +47,7 @@ def _solver(name: str, rtol: float, atol: float):  # type: ignore[no-untyped-def
         return CVODES(rtol=rtol, atol=atol)
     if name == "dopri":
         return DormandPrince(rtol=rtol, atol=atol)
-    _fail(f"--solver expects one of {', '.join(SOLVER_NAMES)}, got '{name}'")
+    fail(f"--solver expects one of {', '.join(SOLVER_NAMES)}, got '{name}'")
 
 
 SetOption = Annotated[
@@ -53,45 +58,31 @@ SetOption = Annotated[
 ]
 
 
-def _fail(message: str, code: int = 2) -> None:
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(code)
 
 
 def _pairs(items: list[str] | None, option: str) -> dict[str, float]:
     out: dict[str, float] = {}
     for item in items or []:
         if "=" not in item:
-            _fail(f"{option} expects ID=VALUE, got '{item}'")
+            fail(f"{option} expects ID=VALUE, got '{item}'")
         key, _, value = item.partition("=")
         try:
             out[key.strip()] = float(value)
         except ValueError:
-            _fail(f"{option} {key}: expected a number, got '{value}'")
+            fail(f"{option} {key}: expected a number, got '{value}'")
     return out
 
 
-def _load(path: Path):  # type: ignore[no-untyped-def]
-    from immunetwin.formats import read_model
+def _load(reference: str):  # type: ignore[no-untyped-def]
+    """A model file, or else a catalogue id or alias."""
+    from immunetwin.catalog.catalog import resolve_model
 
-    return read_model(path)
-
-
-def _run(action):  # type: ignore[no-untyped-def]
-    """Run ``action`` and turn our typed errors into one clear line and exit code 1."""
-    from immunetwin.errors import ImmuneTwinError
-
-    try:
-        return action()
-    except ImmuneTwinError as exc:
-        _fail(f"{type(exc).__name__}: {exc}", 1)
-    except OSError as exc:  # unreadable inputs, unwritable outputs
-        _fail(f"{exc.strerror or type(exc).__name__}: {exc.filename or exc}", 1)
+    return resolve_model(reference)
 
 
 @app.command()
 def simulate(
-    model: Annotated[Path, typer.Argument(help="SBML (.xml/.sbml) or Antimony (.ant/.txt) file.")],
+    model: Annotated[str, typer.Argument(help=MODEL_HELP)],
     end: Annotated[float, typer.Option("--end", help="End time.")],
     points: Annotated[int, typer.Option("--points", help="Number of output points.")] = 101,
     start: Annotated[float, typer.Option("--start", help="Start time.")] = 0.0,
@@ -108,9 +99,9 @@ def simulate(
 ) -> None:
     """Simulate a time course and write CSV with header time,<species>,<variables>."""
     if points < 2:
-        _fail(f"--points must be at least 2, got {points}")
+        fail(f"--points must be at least 2, got {points}")
     if not end > start:
-        _fail(f"--end ({end}) must be greater than --start ({start})")
+        fail(f"--end ({end}) must be greater than --start ({start})")
 
     def action() -> None:
         import numpy as np
@@ -135,14 +126,14 @@ def simulate(
 
             plot_result(result, plot)
         if not result.ok:
-            _fail(f"{result.status.value}: {result.message}", 1)
+            fail(f"{result.status.value}: {result.message}", 1)
 
-    _run(action)
+    run_action(action)
 
 
 @app.command("steady-state")
 def steady_state(
-    model: Annotated[Path, typer.Argument(help="SBML or Antimony file.")],
+    model: Annotated[str, typer.Argument(help=MODEL_HELP)],
     set_: SetOption = None,
     guess: Annotated[
         list[str] | None, typer.Option("--guess", help="Initial guess ID=VALUE for a state.")
@@ -171,12 +162,12 @@ def steady_state(
         if result.status.value != "found":
             raise typer.Exit(1)
 
-    _run(action)
+    run_action(action)
 
 
 @app.command()
 def ensemble(
-    model: Annotated[Path, typer.Argument(help="SBML or Antimony file.")],
+    model: Annotated[str, typer.Argument(help=MODEL_HELP)],
     parameters: Annotated[
         Path, typer.Option("--parameters", help="CSV: one row per member, columns are ids.")
     ],
@@ -215,7 +206,7 @@ def ensemble(
         if failures:
             raise typer.Exit(1)
 
-    _run(action)
+    run_action(action)
 
 
 @app.command()
@@ -228,10 +219,10 @@ def convert(
     def action() -> None:
         from immunetwin.formats import write_model
 
-        write_model(_load(source), target)
+        write_model(_load(str(source)), target)
         typer.echo(f"wrote {target}")
 
-    _run(action)
+    run_action(action)
 
 
 @app.command()
@@ -241,14 +232,14 @@ def lint(model: Annotated[Path, typer.Argument(help="SBML or Antimony file.")]) 
     def action() -> None:
         from immunetwin.ir import Severity, validate
 
-        issues = validate(_load(model))
+        issues = validate(_load(str(model)))
         for issue in issues:
             typer.echo(str(issue))
         typer.echo(f"{len(issues)} issue(s)")
         if any(i.severity >= Severity.ERROR for i in issues):
             raise typer.Exit(1)
 
-    _run(action)
+    run_action(action)
 
 
 @check_app.command("sbml-suite")
@@ -285,7 +276,7 @@ def sbml_suite(
         if failed:
             raise typer.Exit(1)
 
-    _run(action)
+    run_action(action)
 
 
 if __name__ == "__main__":  # pragma: no cover
