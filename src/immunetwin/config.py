@@ -20,14 +20,14 @@ def c_compiler() -> str:
     return os.environ.get("IMMUNETWIN_CC", "cc")
 
 
-def catalog_url() -> str:
+def catalog_url(configured: str | None = None) -> str:
     """The catalogue database as a SQLAlchemy URL.
 
-    IMMUNETWIN_DB may be a URL (``sqlite:///...``, ``postgresql+psycopg://...``) or a plain
-    file path, which means a SQLite file there; otherwise the catalogue lives in the user's
-    data folder, so imports survive reinstalls.
+    ``configured`` (the --db option), else IMMUNETWIN_DB, may be a URL (``sqlite:///...``,
+    ``postgresql+psycopg://...``) or a plain file path, which means a SQLite file there;
+    otherwise the catalogue lives in the user's data folder, so imports survive reinstalls.
     """
-    configured = os.environ.get("IMMUNETWIN_DB", "").strip()
+    configured = (configured or os.environ.get("IMMUNETWIN_DB", "")).strip()
     if configured:
         if "://" in configured:
             return configured

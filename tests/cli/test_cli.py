@@ -43,10 +43,13 @@ CLI = _command()
 
 
 def immunetwin(
-    *args: object, cwd: Path | None = None, check: bool = True
+    *args: object,
+    cwd: Path | None = None,
+    check: bool = True,
+    env: dict[str, str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """Run ``immunetwin ARGS``; with ``check`` require exit code 0 and show stderr otherwise."""
-    env = {**os.environ, "COLUMNS": "120", "MPLBACKEND": "Agg"}
+    env = {**os.environ, "COLUMNS": "120", "MPLBACKEND": "Agg", **(env or {})}
     process = subprocess.run(
         [*CLI, *map(str, args)],
         capture_output=True,

@@ -265,6 +265,17 @@ class Catalog:
                 "with --id (e.g. --id my_" + entry_id + ")"
             )
         taken = set(self._store.aliases())
+        if alias is not None and existing is not None and alias != existing.alias:
+            raise DuplicateEntryError(
+                f"'{entry_id}' is already in the catalogue with alias '{existing.alias}'; an "
+                f"alias stays with its entry across versions, so it cannot become '{alias}'. "
+                "Import without --alias for a new version, or with --id for a separate entry"
+            )
+        if alias is not None and existing is None and alias in taken:
+            raise DuplicateEntryError(
+                f"alias '{alias}' is already taken by another entry; choose another --alias "
+                "(see 'immunetwin models show " + alias + "')"
+            )
         if alias is None:
             alias = existing.alias if existing is not None else default_alias(
                 _ID.sub("_", entry_id).lower(), None, taken
@@ -305,11 +316,16 @@ def _refuse_duplicates_within(entries: Iterable[Entry], parsed: Sequence[_Parsed
 
 
 def _model_id(model: Model, source: Path) -> str:
-    """The model's BioModels id if it declares one, else its SBML id, else the file stem."""
-    for annotation in model.annotations:
-        match = re.search(r"(BIOMD\d{10}|MODEL\d{10})", annotation.uri)
-        if match and annotation.qualifier in ("bqmodel:is", "bqbiol:is"):
-            return match.group(1)
+    """The model's curated BioModels id if it declares one (else its MODEL id), else its SBML
+    id, else the file stem."""
+    declared = [
+        a.uri for a in model.annotations if a.qualifier in ("bqmodel:is", "bqbiol:is")
+    ]
+    for pattern in (r"BIOMD\d{10}", r"MODEL\d{10}"):
+        for uri in declared:
+            match = re.search(pattern, uri)
+            if match:
+                return match.group(0)
     return _ID.sub("_", model.id or source.stem).strip("_") or "model"
 
 

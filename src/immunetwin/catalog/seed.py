@@ -15,9 +15,9 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+from dataclasses import replace
 from importlib import resources
 from importlib.abc import Traversable
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 

@@ -74,7 +74,7 @@ class CatalogStore:
         """Open ``url`` (default ``config.catalog_url()``), creating and migrating it."""
         from immunetwin.config import catalog_url
 
-        url = url or catalog_url()
+        url = catalog_url(url)
         try:
             parsed = make_url(url)
         except sa.exc.ArgumentError as exc:
