@@ -72,13 +72,15 @@ time hits it exactly), so those two agree on an undosed run.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import math
 import os
 import re
+import sys
 import time as clock
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -317,16 +319,35 @@ def run_roadrunner(
     rr.integrator.absolute_tolerance = tolerances[1]
     rr.integrator.maximum_num_steps = RR_MAX_STEPS
     rr.timeCourseSelections = ["time", *selections]
-    if uniform:
-        raw = rr.simulate(float(times[0]), float(times[-1]), len(times))
-    else:
-        raw = rr.simulate(times=[float(t) for t in times])
+    with _stdout_to_stderr():  # SUNDIALS prints warnings on stdout, which carries our JSON
+        if uniform:
+            raw = rr.simulate(float(times[0]), float(times[-1]), len(times))
+        else:
+            raw = rr.simulate(times=[float(t) for t in times])
     table = np.asarray(raw, dtype=float)
     if table.shape != (len(times), len(selections) + 1):
         raise RuntimeError(f"roadrunner returned a table of shape {table.shape}")
     if np.max(np.abs(table[:, 0] - times)) > 1e-9 * max(1.0, abs(float(times[-1]))):
         raise RuntimeError("roadrunner returned other output times")
     return table[:, 1:]
+
+
+@contextlib.contextmanager
+def _stdout_to_stderr() -> Iterator[None]:
+    """Send what C code writes to file descriptor 1 to descriptor 2 for the duration."""
+    sys.stdout.flush()
+    try:
+        saved = os.dup(1)
+    except OSError:  # no real stdout (embedded interpreter): nothing to protect
+        yield
+        return
+    try:
+        os.dup2(2, 1)
+        yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
 
 
 def column_scales(reference: np.ndarray) -> np.ndarray:
