@@ -24,7 +24,7 @@ def catalog_url(configured: str | None = None) -> str:
     """The catalogue database as a SQLAlchemy URL.
 
     ``configured`` (the --db option), else IMMUNETWIN_DB, may be a URL (``sqlite:///...``,
-    ``postgresql+psycopg://...``) or a plain file path, which means a SQLite file there;
+    ``postgresql+psycopg2://...``) or a plain file path, which means a SQLite file there;
     otherwise the catalogue lives in the user's data folder, so imports survive reinstalls.
     """
     configured = (configured or os.environ.get("IMMUNETWIN_DB", "")).strip()
