@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SHARED ?= ../shared
 
-.PHONY: demo test lint conformance agreement bench clean
+.PHONY: demo test lint conformance agreement catalogue bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -17,7 +17,7 @@ demo: $(STAMP)
 	$(BIN)/python -m immunetwin.demo --out demo-output
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks scripts
 	$(BIN)/mypy
 
 test: $(STAMP) lint
@@ -28,6 +28,10 @@ conformance: $(STAMP)
 
 agreement: $(STAMP)
 	$(BIN)/pytest -q -m slow tests/engine/test_agreement.py
+
+# the slow catalogue suites: every entry checked live, every OMEX export re-imported and run
+catalogue: $(STAMP)
+	$(BIN)/pytest -q -m slow tests/catalog tests/cli/test_models_cli.py tests/formats
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/engine.py

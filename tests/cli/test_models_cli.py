@@ -88,3 +88,18 @@ def test_import_export_check_and_run_by_alias(db: str, tmp_path: Path) -> None:
     ).stdout
     header, values = read_csv(csv_text)
     assert header == ["time", "X"] and values[-1, 1] > values[0, 1]
+
+
+@pytest.mark.slow
+def test_check_all_reports_every_entry(db: str) -> None:
+    """``make catalogue``: every entry checked live against libroadrunner (about 20 s)."""
+    reports = json.loads(immunetwin("models", "check", "--all", "--json", "--db", db).stdout)
+    assert len(reports) >= 143
+    for report in reports:
+        assert report["simulates"] or report["reason"], report["id"]
+    agreeing = [r for r in reports if r["agreement"] in ("agree", "tolerance-limited")]
+    assert len(agreeing) >= 0.9 * len(reports)
+    claims = [c for r in reports for c in r["reproductions"]]
+    assert claims and all(
+        c["status"] == ("failed" if c["documented_failure"] else "reproduced") for c in claims
+    )
