@@ -202,16 +202,19 @@ class Catalog:
         target = Path(out)
         if fmt is ExportFormat.OMEX:
             from immunetwin.catalog.archive import default_time_course
+            from immunetwin.check.agreement import SOLVER_ATOL, SOLVER_RTOL
             from immunetwin.formats.omex import write_omex
 
             model = _parse_text(text, model_format, origin=entry.id)
             report = entry.simulatability
             end = report.horizon if report is not None and report.horizon else None
+            # the SED-ML states the tolerances at which the simulatability check ran the model
+            course = default_time_course(model, end=end, tolerances=(SOLVER_RTOL, SOLVER_ATOL))
             write_omex(
                 target,
                 text,
                 model_format=model_format,
-                time_courses=(default_time_course(model, end=end),),
+                time_courses=(course,),
                 metadata=_archive_metadata(entry),
             )
         elif fmt.value == model_format:
@@ -390,11 +393,12 @@ def _read_text(path: Path) -> str:
 
 
 def _archive_metadata(entry: Entry) -> dict[str, str]:
+    """The archive's description: what the entry is, where it comes from, under which id."""
     citation = entry.citation
-    return {
-        "title": entry.title,
-        "description": entry.description,
-        "citation": ", ".join(
+    parts = [
+        entry.title,
+        entry.description,
+        ", ".join(
             part
             for part in (
                 citation.short(),
@@ -405,10 +409,10 @@ def _archive_metadata(entry: Entry) -> dict[str, str]:
             )
             if part
         ),
-        "id": entry.id,
-        "alias": entry.alias,
-        "licence": entry.provenance.licence,
-    }
+        f"immunetwin catalogue entry {entry.id} ({entry.alias}), version {entry.version}",
+        f"licence {entry.provenance.licence}" if entry.provenance.licence else "",
+    ]
+    return {"description": ". ".join(part.rstrip(".") for part in parts if part) + "."}
 
 
 def resolve_model(reference: str) -> Model:
