@@ -67,12 +67,9 @@ def chain_graph(
     times: np.ndarray,
     solver: AbstractSolver,
     tape: list[Entry],
-    *,
-    differentiable: bool = False,
 ) -> ChainGraph | None:
-    """The tape's integrations and event maps as one graph (None if it has a located root,
-    or nothing to integrate). ``differentiable`` uses the interpreted integrators, whose
-    derivatives CasADi can build; otherwise the C-compiled ones."""
+    """The tape's integrations and event maps as one graph over the (compiled) segment
+    integrators; None if it has a located root, or nothing to integrate."""
     if model.n_states == 0:  # nothing to integrate: the event loop is as cheap
         return None
     integrators = segment_integrators(model, solver)
@@ -88,8 +85,7 @@ def chain_graph(
             targets = np.asarray(entry.targets, dtype=float)
             h = float(targets[-1] - t)
             grid = tuple(((targets - t) / h).tolist())
-            integrator = integrators.raw(grid) if differentiable else integrators.get(grid)
-            block = integrator(x0=x, p=ca.vertcat(q, t, h))["xf"]
+            block = integrators.get(grid)(x0=x, p=ca.vertcat(q, t, h))["xf"]
             for column, k in entry.recorded.items():
                 columns[k] = block[:, column]
             x, t = block[:, -1], float(targets[-1])
