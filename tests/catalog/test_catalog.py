@@ -159,3 +159,24 @@ def test_models_resolve_by_file_or_catalogue_id(tmp_path: Path) -> None:
         resolve_model("no-such-model-anywhere")
     with pytest.raises((ModelReadError, OSError)):
         resolve_model(str(tmp_path / "typo.xml"))  # a file name is never looked up by id
+
+
+def test_hand_encoded_classics_are_curated_too(fresh: Catalog, tmp_path: Path) -> None:
+    copy = tmp_path / "baccam2006.ant"
+    shutil.copy(model_file("baccam2006"), copy)
+    changed = copy.read_text().replace("4.6e-2", "5e-2")
+    copy.write_text(changed)
+    with pytest.raises(DuplicateEntryError, match="curated"):
+        fresh.import_path(copy, id="baccam2006")
+    assert [e.version for e in fresh.versions("baccam2006")] == [1]
+
+
+def test_a_folder_gets_distinct_aliases(fresh: Catalog, tmp_path: Path) -> None:
+    folder = tmp_path / "cases"
+    folder.mkdir()
+    (folder / "one.ant").write_text(GROWTH.replace("model growth", "model A1"))
+    (folder / "two.ant").write_text(GROWTH.replace("model growth", "model a1"))
+    (folder / "README.txt").write_text("notes, not a model")  # ignored in a folder
+    outcomes = fresh.import_path(folder, check=False)
+    assert sorted(o.entry.id for o in outcomes) == ["A1", "a1"]
+    assert len({o.entry.alias for o in outcomes}) == 2

@@ -29,6 +29,7 @@ from immunetwin.catalog.entry import (
     ReproductionStatus,
     Simulatability,
 )
+from immunetwin.catalog.search import search
 from immunetwin.catalog.store import CatalogStore
 from immunetwin.config import catalog_url
 from immunetwin.errors import (
@@ -120,8 +121,26 @@ def test_migrations_run_on_an_empty_database_and_are_idempotent(tmp_path: Path) 
 
 def test_in_memory_database_works() -> None:
     with CatalogStore.open("sqlite://") as memory:
-        memory.add(make_entry("m1", "one"), sbml(1))
+        memory.add(make_entry("m1", "one", title="Sepsis outcomes"), sbml(1))
         assert memory.get("one").id == "m1"
+        assert [hit.id for hit in search(memory, "sepsis")] == ["m1"]
+
+
+def test_a_seed_never_displaces_a_user_entry(tmp_path: Path) -> None:
+    with CatalogStore.open(f"sqlite:///{tmp_path / 'c.sqlite'}") as store:
+        store.add(make_entry("u1", "s2"), sbml(1))  # the user took "s2" as an alias
+        outcome = store.seed([(make_entry("s2", "seeded"), sbml(2))], checksum="one")
+        assert outcome.skipped == ("s2",)
+        store.seed([(make_entry("s3", "s3"), sbml(3))], checksum="two")
+        store.add(make_entry("u2", "taken"), sbml(4))
+        changed = make_entry("s3", "taken")  # a new seed version wanting the user's alias
+        assert store.seed([(changed, sbml(5))], checksum="three").skipped == ("s3",)
+        assert store.get("s2").id == "u1" and store.get("taken").id == "u2"
+
+
+def test_a_missing_database_driver_is_a_storage_error() -> None:
+    with pytest.raises(CatalogStorageError, match="driver is not installed"):
+        CatalogStore.open("mysql://user@localhost/nowhere")
 
 
 def test_unopenable_database_is_a_storage_error(tmp_path: Path) -> None:

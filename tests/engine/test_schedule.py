@@ -84,6 +84,19 @@ def test_chained_sensitivities_match_the_replay() -> None:
     np.testing.assert_allclose(chained.values, replayed.values, rtol=1e-12, atol=1e-14)
     np.testing.assert_allclose(chained.jacobian, replayed.jacobian, rtol=1e-10, atol=1e-12)
     assert np.abs(chained.derivative("X", "dose")).max() > 0  # through the event map
+    moved = {"r": 1.3, "e": 0.8}  # the chain serves other parameter values, too
+    elsewhere = sensitivities(
+        compiled, times, wrt=wrt, parameters=moved, solver=DormandPrince(jit=False)
+    )
+    fresh = sensitivities(
+        compile_model(read_antimony(DOSED)),
+        times,
+        wrt=wrt,
+        parameters=moved,
+        solver=DormandPrince(jit=False),
+    )
+    np.testing.assert_allclose(elsewhere.jacobian, fresh.jacobian, rtol=1e-10, atol=1e-12)
+    assert not np.allclose(elsewhere.jacobian, chained.jacobian)
 
 
 def test_sensitivities_to_an_event_time_keep_the_replay() -> None:

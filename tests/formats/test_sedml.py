@@ -191,3 +191,12 @@ def test_tolerances_travel_as_kisao_algorithm_parameters(tiv: Model) -> None:
     assert not np.array_equal(loose.values, tight.values)  # the stated tolerances are used
     with pytest.raises(InvalidInputError):
         dataclasses.replace(course, rtol=-1.0)
+
+
+@pytest.mark.parametrize("points", ["inf", "1e400", "nan", "2.5"])
+def test_unusable_point_counts_are_archive_errors(tiv: Model, points: str) -> None:
+    text = write_sedml([_course(tiv)], tiv).replace(
+        'numberOfPoints="40"', f'numberOfPoints="{points}"'
+    )
+    with pytest.raises(ArchiveError, match="numberOfPoints"):
+        read_sedml(text, tiv)

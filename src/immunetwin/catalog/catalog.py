@@ -120,7 +120,11 @@ class Catalog:
         if seed:
             from immunetwin.catalog.seed import seed_checksum, seed_with_texts
 
-            store.seed(seed_with_texts, checksum=seed_checksum())
+            try:
+                store.seed(seed_with_texts, checksum=seed_checksum())
+            except BaseException:
+                store.close()
+                raise
         return cls(store)
 
     def close(self) -> None:
@@ -186,7 +190,13 @@ class Catalog:
                 f"--alias/--id name one entry, but '{source}' holds {len(parsed)} models; "
                 "import the files one at a time to name them"
             )
-        entries = [self._entry_for(item, alias=alias, id=id, check=check) for item in parsed]
+        # names an alias must not take: every alias and id, growing as the batch assigns
+        taken = set(self._store.aliases()) | {e.id for e in self._store.list()}
+        taken |= {id or _model_id(item.model, item.source) for item in parsed}
+        entries = [
+            self._entry_for(item, alias=alias, id=id, check=check, taken=taken)
+            for item in parsed
+        ]
         _refuse_duplicates_within(entries, parsed)
         pairs = [(entry, item.text) for entry, item in zip(entries, parsed, strict=True)]
         added = self._store.add_many(pairs)
@@ -218,13 +228,13 @@ class Catalog:
                 metadata=_archive_metadata(entry),
             )
         elif fmt.value == model_format:
-            target.write_text(text, encoding="utf-8")  # lossless: the stored text as is
+            _write_atomically(target, text)  # lossless: the stored text as is
         else:
             from immunetwin.formats import to_antimony_string, to_sbml_string
 
             model = _parse_text(text, model_format, origin=entry.id)
             writer = to_sbml_string if fmt is ExportFormat.SBML else to_antimony_string
-            target.write_text(writer(model), encoding="utf-8")
+            _write_atomically(target, writer(model))
         return target
 
     # --- checks ----------------------------------------------------------------------------
@@ -256,18 +266,20 @@ class Catalog:
         return reports
 
     # --- internals -------------------------------------------------------------------------
-    def _entry_for(self, item: _Parsed, *, alias: str | None, id: str | None, check: bool) -> Entry:
+    def _entry_for(
+        self, item: _Parsed, *, alias: str | None, id: str | None, check: bool, taken: set[str]
+    ) -> Entry:
         from immunetwin.catalog.extract import default_alias, entry_from_model
 
         entry_id = id or _model_id(item.model, item.source)
-        existing = self._store.find(entry_id)
-        if existing is not None and existing.provenance.source.startswith("BioModels"):
+        found = self._store.current(entry_id)
+        existing = None if found is None else found[0]
+        if existing is not None and found is not None and found[1] == "seed":
             raise DuplicateEntryError(
                 f"'{entry_id}' is a curated entry shipped with immunetwin ({existing.alias}); "
                 "curated entries are not replaced by imports. Import under another id "
                 "with --id (e.g. --id my_" + entry_id + ")"
             )
-        taken = set(self._store.aliases())
         if alias is not None and existing is not None and alias != existing.alias:
             raise DuplicateEntryError(
                 f"'{entry_id}' is already in the catalogue with alias '{existing.alias}'; an "
@@ -281,8 +293,9 @@ class Catalog:
             )
         if alias is None:
             alias = existing.alias if existing is not None else default_alias(
-                _ID.sub("_", entry_id).lower(), None, taken
+                _ID.sub("_", entry_id).lower(), None, taken - {entry_id}
             )
+        taken.add(alias)
         sha256 = hashlib.sha256(item.text.encode("utf-8")).hexdigest()
         provenance = Provenance(
             source="user import",
@@ -305,6 +318,14 @@ class Catalog:
                 simulatability=check_model(item.model, horizon=item.default_end),
             )
         return entry
+
+
+def _write_atomically(target: Path, text: str) -> None:
+    """Write ``text`` to ``target`` (creating its folder) so that it is whole or absent."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(f".{target.name}.partial")
+    partial.write_text(text, encoding="utf-8")
+    os.replace(partial, target)
 
 
 def _refuse_duplicates_within(entries: Iterable[Entry], parsed: Sequence[_Parsed]) -> None:
@@ -346,7 +367,8 @@ def _read_sources(source: Path) -> list[_Parsed]:
             p
             for p in source.iterdir()
             if p.is_file()
-            and p.suffix.lower() in _SBML_SUFFIXES + _ANTIMONY_SUFFIXES + _ARCHIVE_SUFFIXES
+            # .txt only when named explicitly: in a folder it is as likely a README
+            and p.suffix.lower() in (*_SBML_SUFFIXES, ".ant", ".antimony", *_ARCHIVE_SUFFIXES)
         )
         if not files:
             raise InvalidInputError(
@@ -373,8 +395,10 @@ def _read_sources(source: Path) -> list[_Parsed]:
         text = _read_text(source)
         return [_Parsed(_parse_text(text, "sbml", str(source)), text, "sbml", source)]
     if suffix in _ANTIMONY_SUFFIXES:
+        from immunetwin.formats import read_antimony
+
         text = _read_text(source)
-        return [_Parsed(_parse_text(text, "antimony", str(source)), text, "antimony", source)]
+        return [_Parsed(read_antimony(source), text, "antimony", source)]  # errors name it
     raise InvalidInputError(
         f"cannot import '{source}': unknown extension '{suffix}'; expected SBML (.xml, .sbml), "
         "Antimony (.ant) or a COMBINE archive (.omex)"

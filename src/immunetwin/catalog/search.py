@@ -37,7 +37,7 @@ from immunetwin.catalog import _synonyms as syn
 from immunetwin.catalog import _tables as t
 from immunetwin.catalog._text import FIELDS, WEIGHTS, accession_key, tokens
 from immunetwin.catalog.entry import Category, CurationStatus, Facet, Formalism
-from immunetwin.catalog.store import CatalogStore, parse_choice
+from immunetwin.catalog.store import CatalogStore, parse_category, parse_choice
 from immunetwin.errors import InvalidInputError
 
 _ACCESSION = re.compile(r"\b[A-Za-z][A-Za-z0-9.]*[:_][A-Za-z0-9]*\d[A-Za-z0-9.]*\b")
@@ -109,6 +109,7 @@ def search(
     """
     if limit < 1:
         raise InvalidInputError(f"search limit must be at least 1, got {limit}; pass limit=10")
+    vocabulary = store.vocabulary()  # before reading(): one connection at a time (in-memory db)
     with store.reading() as conn:
         allowed = _filter(
             conn,
@@ -123,7 +124,7 @@ def search(
                 Facet.PATHOGEN: pathogen,
             },
         )
-        terms = parse_query(query, store.vocabulary())
+        terms = parse_query(query, vocabulary)
         if not terms:
             if query.strip() and not _only_stopwords(query):
                 return []  # words the catalogue has never seen, even allowing for typos
@@ -266,7 +267,9 @@ def _prefixable(token: str) -> bool:
 
 
 def _only_stopwords(query: str) -> bool:
-    return all(tok in syn.STOPWORDS or len(tok) < 2 for tok in tokens(query))
+    """Words, all too common to search by ("the model"); punctuation alone is no query."""
+    words = tokens(query)
+    return bool(words) and all(tok in syn.STOPWORDS or len(tok) < 2 for tok in words)
 
 
 def _dedupe(terms: list[QueryTerm]) -> list[QueryTerm]:
@@ -361,7 +364,7 @@ def _filter(
     e = t.entries
     query = sa.select(e.c.pk).where(e.c.is_current)
     if category is not None:
-        query = query.where(e.c.category == _category(category).value)
+        query = query.where(e.c.category == parse_category(category).value)
     if formalism is not None:
         query = query.where(e.c.formalism == parse_choice(Formalism, formalism).value)
     if curation_status is not None:
@@ -394,22 +397,6 @@ def _facet_matches(conn: sa.Connection, facet: Facet, value: str) -> set[int]:
 
 def _local_key(accession: str) -> str:
     return accession_key(re.split(r"[:/#]", accession)[-1])
-
-
-def _category(value: str | Category) -> Category:
-    """A category by value, or by an unambiguous part of it ("viral", "sepsis", "tumour")."""
-    if isinstance(value, Category):
-        return value
-    wanted = value.strip().lower().replace("_", "-").replace(" ", "-")
-    if wanted in ("tumor", "tumor-immune", "cancer"):
-        wanted = "tumour"
-    partial = [c for c in Category if c.value == wanted] or [
-        c for c in Category if wanted and wanted in c.value
-    ]
-    if len(partial) == 1:
-        return partial[0]
-    choices = ", ".join(c.value for c in Category)
-    raise InvalidInputError(f"unknown category '{value}'; expected one of: {choices}")
 
 
 def _hits(

@@ -97,6 +97,12 @@ class CatalogStore:
                         "SELECT 1 FROM sqlite_master WHERE name = 'search_index'"
                     ).first()
                 )
+        except ImportError as exc:
+            raise CatalogStorageError(
+                f"cannot open the catalogue database '{shown}': its driver is not installed "
+                f"({exc}). For PostgreSQL use a 'postgresql+psycopg2://' URL after "
+                "pip install 'immunetwin[postgres]'"
+            ) from None
         except (sa.exc.SQLAlchemyError, OSError) as exc:
             raise CatalogStorageError(
                 f"cannot open or migrate the catalogue database '{shown}': "
@@ -117,14 +123,21 @@ class CatalogStore:
     @contextmanager
     def reading(self) -> Iterator[sa.Connection]:
         """A connection for a consistent read (one snapshot under WAL)."""
-        with self.engine.connect() as conn, conn.begin():
-            yield conn
+        try:
+            with self.engine.connect() as conn, conn.begin():
+                yield conn
+        except sa.exc.SQLAlchemyError as exc:
+            raise _storage_error("read", exc) from exc
 
     @contextmanager
     def _writing(self) -> Iterator[sa.Connection]:
-        """One write transaction; on SQLite it takes the write lock up front."""
+        """One write transaction that takes the database's write lock up front (SQLite:
+        BEGIN IMMEDIATE; PostgreSQL: a transaction-scoped advisory lock), so concurrent
+        writers (two first opens seeding, two imports) run one after the other."""
         try:
             with self.engine.connect().execution_options(immediate=True) as conn, conn.begin():
+                if conn.dialect.name == "postgresql":
+                    conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK})
                 yield conn
         except sa.exc.IntegrityError as exc:
             raise DuplicateEntryError(
@@ -132,6 +145,8 @@ class CatalogStore:
                 "aliases; another process may have imported the same model just now, so "
                 "list the catalogue and retry with another --id/--alias"
             ) from None
+        except sa.exc.SQLAlchemyError as exc:
+            raise _storage_error("write", exc) from exc
 
     # --- reading -------------------------------------------------------------------------
     def get(self, id_or_alias: str, version: int | None = None) -> Entry:
@@ -156,6 +171,13 @@ class CatalogStore:
             row = None if entry_id is None else conn.execute(_select_version(entry_id)).first()
         return None if row is None else _entry(row)
 
+    def current(self, entry_id: str) -> tuple[Entry, str] | None:
+        """The current version of the entry with exactly this id and its origin ("seed" for
+        shipped entries, "user" for imports), or None."""
+        with self.reading() as conn:
+            row = conn.execute(_select_version(entry_id, columns=_ROW_COLUMNS)).first()
+        return None if row is None else (_entry(row), str(row.origin))
+
     def versions(self, id_or_alias: str) -> builtins.list[Entry]:
         """Every stored version of one entry, oldest first."""
         entry_id = self.get(id_or_alias).id
@@ -177,8 +199,9 @@ class CatalogStore:
     ) -> builtins.list[Entry]:
         """Current versions, ordered by id, optionally filtered."""
         query = sa.select(t.entries.c.document).where(t.entries.c.is_current)
+        if category is not None:
+            query = query.where(t.entries.c.category == parse_category(category).value)
         for column, value, kind in (
-            (t.entries.c.category, category, Category),
             (t.entries.c.formalism, formalism, Formalism),
             (t.entries.c.curation_status, curation_status, CurationStatus),
         ):
@@ -240,14 +263,15 @@ class CatalogStore:
         reproductions: Sequence[Reproduction] | None,
     ) -> Entry:
         """Record check results on an existing version (no new version; history kept)."""
-        entry = self.get(id_or_alias, version)
-        with self._writing() as conn:
-            pk = conn.execute(
-                sa.select(t.entries.c.pk).where(
-                    t.entries.c.entry_id == entry.id, t.entries.c.version == entry.version
+        known = self.get(id_or_alias, version)
+        with self._writing() as conn:  # read the document inside the write: no lost update
+            row = conn.execute(
+                sa.select(t.entries.c.pk, t.entries.c.document).where(
+                    t.entries.c.entry_id == known.id, t.entries.c.version == known.version
                 )
-            ).scalar_one()
-            updated = _with_checks(entry, report, reproductions)
+            ).one()
+            pk = row.pk
+            updated = _with_checks(_entry(row), report, reproductions)
             conn.execute(
                 t.checks.insert().values(
                     entry_pk=pk,
@@ -299,12 +323,18 @@ class CatalogStore:
         if current is None:
             if self._alias_owner(conn, entry.alias, entry.id) is not None:
                 return "skipped"
-            self._add(conn, entry, text, origin="seed")
+            try:  # the checks in _add run before it writes anything
+                self._add(conn, entry, text, origin="seed")
+            except DuplicateEntryError:  # the id or alias is a user's: the user's entry wins
+                return "skipped"
             return "created"
         if current.origin != "seed":
             return "skipped"
         if current.model_sha256 != _rows.sha256(text):
-            return self._add(conn, entry, text, origin="seed")[1]
+            try:
+                return self._add(conn, entry, text, origin="seed")[1]
+            except DuplicateEntryError:
+                return "skipped"
         stored = _entry(current)
         merged = _stamped(entry, stored.version, current.model_sha256)
         merged = _reapply_checks(conn, current.pk, merged)
@@ -428,6 +458,33 @@ class CatalogStore:
         return self._vocabulary[1]
 
 
+_LOCK = 0x1A7E_7C01  # the advisory lock id of catalogue writes on PostgreSQL
+
+
+def _storage_error(action: str, exc: sa.exc.SQLAlchemyError) -> CatalogStorageError:
+    return CatalogStorageError(
+        f"the catalogue database failed during a {action} ({type(exc).__name__}: "
+        f"{getattr(exc, 'orig', None) or exc}); nothing was changed. If it is locked, another "
+        "immunetwin process is writing: retry; otherwise check the disk and its permissions"
+    )
+
+
+def parse_category(value: str | Category) -> Category:
+    """A category by value, or by an unambiguous part of it ("viral", "sepsis", "tumour")."""
+    if isinstance(value, Category):
+        return value
+    wanted = value.strip().lower().replace("_", "-").replace(" ", "-")
+    if wanted in ("tumor", "tumor-immune", "cancer"):
+        wanted = "tumour"
+    partial = [c for c in Category if c.value == wanted] or [
+        c for c in Category if wanted and wanted in c.value
+    ]
+    if len(partial) == 1:
+        return partial[0]
+    choices = ", ".join(c.value for c in Category)
+    raise InvalidInputError(f"unknown category '{value}'; expected one of: {choices}")
+
+
 def parse_choice(kind: type[Any], value: Any) -> Any:
     """An enum member from its value, case- and separator-insensitively, or a helpful error."""
     if isinstance(value, kind):
@@ -542,6 +599,6 @@ def _unknown_message(conn: sa.Connection, name: str) -> str:
         else "no close matches"
     )
     return (
-        f"no catalogue entry with id or alias '{name}' ({hint}); expected one of the "
-        f"{len(known)} catalogue ids or aliases. Find it with `immunetwin models search`"
+        f"no catalogue entry with id or alias '{name}' ({hint}); expected the id or alias "
+        "of a catalogue entry. Find it with `immunetwin models search`"
     )

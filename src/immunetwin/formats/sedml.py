@@ -410,7 +410,7 @@ def _read_task(
     steps = "numberOfSteps" if "numberOfSteps" in simulation.attrib else "numberOfPoints"
     where_sim = f"{where}, uniformTimeCourse '{simulation_id}'"
     points = _number(simulation, steps, where_sim)
-    if points != int(points):
+    if not math.isfinite(points) or points != int(points):
         raise ArchiveError(f"{where_sim}: {steps}={points} is not a whole number")
     try:
         return TimeCourse(

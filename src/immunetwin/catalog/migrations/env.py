@@ -1,4 +1,4 @@
-"""Alembic environment: migrate the connection that ``_migrate.upgrade`` hands over.
+"""Alembic environment: migrate the connection that ``_tables.upgrade`` hands over.
 
 It runs only programmatically (``config.attributes["connection"]``); there is no offline mode,
 because users never generate SQL scripts for the catalogue.
@@ -11,7 +11,7 @@ from alembic import context
 connection = context.config.attributes.get("connection")
 if connection is None:
     raise RuntimeError(
-        "the catalogue migrations run only through immunetwin.catalog._migrate.upgrade "
+        "the catalogue migrations run only through immunetwin.catalog._tables.upgrade "
         "(expected a connection in config.attributes, found none); call "
         "CatalogStore.open() instead of the alembic command line"
     )
