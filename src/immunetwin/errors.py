@@ -15,6 +15,7 @@ the matching built-in, so generic handlers (``except ValueError``) still catch i
     ├── SteadyStateError (RuntimeError)         no steady state was found
     ├── InvalidInputError (ValueError)          bad arguments: tables, times, tolerances
     │   └── ArchiveError                        a COMBINE/OMEX archive or SED-ML that is broken
+    ├── CompositionError (ValueError)           modules cannot be assembled (every problem listed)
     └── CatalogError                            the model catalogue refused an operation
         ├── DuplicateEntryError (ValueError)    an id or alias that is already taken
         └── CatalogStorageError (RuntimeError)  the database cannot be opened or migrated
@@ -76,6 +77,17 @@ class ArchiveError(InvalidInputError):
     """A COMBINE archive (OMEX) or SED-ML document is broken or lacks what is needed."""
 
 
+class CompositionError(ImmuneTwinError, ValueError):
+    """Modules cannot be assembled as wired; ``problems`` lists every one found, each naming
+    the module and port involved."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = list(problems)
+        count = len(self.problems)
+        lines = "\n".join(f"  - {p}" for p in self.problems)
+        super().__init__(f"{count} composition problem{'s' if count != 1 else ''}:\n{lines}")
+
+
 class CatalogError(ImmuneTwinError):
     """The catalogue refused an operation; the database is left unchanged."""
 
@@ -100,6 +112,7 @@ __all__ = [
     "ArchiveError",
     "CatalogError",
     "CatalogStorageError",
+    "CompositionError",
     "DuplicateEntryError",
     "ConvergenceWarning",
     "ImmuneTwinError",
