@@ -13,6 +13,7 @@ from typing import Annotated
 import typer
 
 from immunetwin.cli._common import fail, run_action
+from immunetwin.cli.compose import compose, modules_app
 from immunetwin.cli.models import models_app
 
 app = typer.Typer(
@@ -27,6 +28,8 @@ check_app = typer.Typer(
 )
 app.add_typer(check_app, name="check")
 app.add_typer(models_app, name="models")
+app.add_typer(modules_app, name="modules")
+app.command("compose")(compose)
 
 SolverOption = Annotated[
     str,

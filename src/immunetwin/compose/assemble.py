@@ -91,8 +91,10 @@ def assemble(
             problems.append(f"two modules are named '{m.name}'; module names must be unique")
         by_name[m.name] = m
     connections: dict[str, Connection] = {}
+    wired: set[str] = set()  # targets of explicit wires, failed ones included
     for item in wires:
         wire = item if isinstance(item, Wire) else Wire(*item)
+        wired.add(wire.target)
         found = _connect(by_name, wire.source, wire.target, problems, automatic=False)
         if found is None:
             continue
@@ -106,7 +108,7 @@ def assemble(
     for m in modules:
         for port in m.ports_with(Role.INPUT, Role.FLUX):
             here = f"{m.name}.{port.name}"
-            if here in connections:
+            if here in connections or here in wired:
                 continue
             owners = _owners(modules, m, port) if automatic and port.term else []
             if len(owners) == 1:
