@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from immunetwin.compose.library import reynolds
+from immunetwin.compose.library import kirschner, reynolds
 from immunetwin.compose.module import Module
 from immunetwin.errors import UnknownIdentifierError
 
@@ -17,6 +17,7 @@ _LIBRARY: dict[str, Callable[[], Module]] = {
     "reynolds.phagocytes": reynolds.phagocytes,
     "reynolds.damage": reynolds.damage,
     "reynolds.mediator": reynolds.mediator,
+    **kirschner.MODULES,
 }
 
 
