@@ -3,6 +3,8 @@
 ``data/seed.json`` holds the BioModels entries (``scripts/build_catalog_seed.py``). Three
 optional files written by other build scripts are merged in when present:
 ``classics.json`` (entries immunetwin encodes by hand; one with a seed id replaces it),
+``composed.json`` (disease models composed from the module library,
+``scripts/build_composed.py``),
 ``simulatability.json`` (entry id → simulatability report) and ``curation.json`` (entry id →
 curation notes). Reproduction records come from the claims in ``reproductions.toml`` with the
 status their last run recorded in ``reproduction_status.json``
@@ -31,6 +33,7 @@ __all__ = ["model_file", "seed_checksum", "seed_entries", "seed_with_texts"]
 _SEED_FILES = (
     "seed.json",
     "classics.json",
+    "composed.json",
     "simulatability.json",
     "curation.json",
     "reproductions.toml",
@@ -51,7 +54,8 @@ def _read_json(name: str) -> Any:
 def seed_entries() -> tuple[Entry, ...]:
     """Every shipped entry: BioModels seed plus classics, with reports and notes attached."""
     documents: dict[str, dict[str, Any]] = {}
-    for document in (_read_json("seed.json") or []) + (_read_json("classics.json") or []):
+    shipped = [_read_json(name) or [] for name in ("seed.json", "classics.json", "composed.json")]
+    for document in (d for documents_in in shipped for d in documents_in):
         documents[document["id"]] = document
     reports: dict[str, Any] = _read_json("simulatability.json") or {}
     notes: dict[str, list[dict[str, Any]]] = _read_json("curation.json") or {}
