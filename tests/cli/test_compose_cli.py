@@ -37,6 +37,9 @@ def test_compose_writes_a_model_that_simulates(tmp_path: Path) -> None:
     header, values = read_csv(immunetwin("simulate", out, "--end", "3000", "--points", "2").stdout)
     assert header[:2] == ["time", "pathogen_P"]
     assert abs(values[-1, 1] - 4.94) < 0.005  # septic death, as the spec's k_pg = 0.6 says
+    comp = tmp_path / "reynolds-comp.xml"
+    immunetwin("compose", ROOT / "examples" / "reynolds2006.yaml", "--comp", comp)
+    assert 'comp:required="true"' in comp.read_text()
     record = json.loads(
         immunetwin("compose", ROOT / "examples" / "reynolds2006.yaml", "--json").stdout
     )

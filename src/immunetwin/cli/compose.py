@@ -78,14 +78,18 @@ def show_module(
 def compose(
     spec: Annotated[Path, typer.Argument(help="Composition spec (YAML).")],
     out: Annotated[Path | None, typer.Option("--out", help="Write the flat model.")] = None,
+    comp: Annotated[
+        Path | None,
+        typer.Option("--comp", help="Also write hierarchical SBML (comp package)."),
+    ] = None,
     check: Annotated[
         bool, typer.Option("--check", help="Only validate; print every problem.")
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the composition record.")] = False,
 ) -> None:
     """Assemble modules into one model; every wiring problem is reported together."""
-    if not check and out is None and not as_json:
-        fail("give --out MODEL.xml (or .ant), --check or --json")
+    if not check and out is None and comp is None and not as_json:
+        fail("give --out MODEL.xml (or .ant), --comp MODEL.xml, --check or --json")
 
     def action() -> None:
         from immunetwin.compose.spec import read_spec
@@ -101,6 +105,11 @@ def compose(
             from immunetwin.formats import write_model
 
             write_model(composition.model, out)
+        if comp is not None:
+            from immunetwin.compose.comp import to_sbml_comp
+
+            comp.write_text(to_sbml_comp(composition), encoding="utf-8")
+            typer.echo(f"wrote {comp} (SBML comp)")
         if as_json:
             typer.echo(json.dumps(composition.record()))
         elif check:
