@@ -13,8 +13,10 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from immunetwin.compose import assemble  # noqa: E402
 from immunetwin.compose.diseases import sepsis  # noqa: E402
 from immunetwin.compose.dosing import Regimen  # noqa: E402
+from immunetwin.compose.library import kirschner  # noqa: E402
 from immunetwin.engine import simulate  # noqa: E402
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
@@ -52,6 +54,37 @@ def main() -> None:
     DOCS.mkdir(exist_ok=True)
     figure.savefig(DOCS / "sepsis.png", dpi=90)
     print(f"wrote {DOCS / 'sepsis.png'}")
+    tumour()
+
+
+def tumour() -> None:
+    """Kirschner & Panetta 1998 composed: untreated vs adoptive cell therapy (s1)."""
+    times = np.linspace(0.0, 1000.0, 1001)
+    figure, axes = plt.subplots(1, 3, figsize=(12, 3.4))
+    for label, s1 in (
+        ("untreated", 0.0),
+        ("adoptive cells s1 = 550", 550.0),
+        ("adoptive cells s1 = 1000", 1000.0),
+    ):
+        model = assemble(kirschner.modules(), parameters={"effectors.s1": s1}).model
+        result = simulate(model, times)
+        for axis, (id, title) in zip(
+            axes,
+            (
+                ("tumour_T", "tumour cells T"),
+                ("effectors_E", "effector cells E"),
+                ("il2_IL", "IL-2"),
+            ),
+            strict=True,
+        ):
+            axis.semilogy(times, np.maximum(result[id], 1e-3), label=label)
+            axis.set_title(title)
+            axis.set_xlabel("days")
+    axes[0].legend(fontsize=8)
+    figure.suptitle("Composed tumour immunotherapy (Kirschner & Panetta 1998 modules)")
+    figure.tight_layout()
+    figure.savefig(DOCS / "tumour.png", dpi=90)
+    print(f"wrote {DOCS / 'tumour.png'}")
 
 
 if __name__ == "__main__":
