@@ -6,26 +6,16 @@ Usage: python benchmarks/compose.py
 
 from __future__ import annotations
 
-import statistics
 import time
-from collections.abc import Callable
 
 import numpy as np
 
+from engine import median_time  # benchmarks/engine.py: the same timing rule
 from immunetwin.catalog.seed import model_file
 from immunetwin.compose import assemble
 from immunetwin.compose.library import reynolds
 from immunetwin.engine import DormandPrince, compile_model, simulate
 from immunetwin.formats import read_model
-
-
-def median_time(action: Callable[[], object], repeats: int) -> float:
-    samples = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        action()
-        samples.append(time.perf_counter() - start)
-    return statistics.median(samples)
 
 
 def main() -> None:
