@@ -5,7 +5,8 @@ For each composed model (``immunetwin.compose``) this writes its flat SBML to
 ``catalog/seed.py``), with the port terms of its modules as the entry's ontology terms and the
 composition record (modules, versions, wires) in the curation notes. Rerun after changing a
 library module: ``python scripts/build_composed.py``, then
-``python scripts/build_simulatability.py sepsis_composed kirschner_composed``.
+``python scripts/build_simulatability.py sepsis_composed kirschner_composed
+influenza_composed``.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from immunetwin.catalog.entry import Category, Citation, CurationNote, OntologyT
 from immunetwin.catalog.extract import entry_from_model
 from immunetwin.catalog.reproduce import DATA
 from immunetwin.compose import Composition, assemble
-from immunetwin.compose.diseases import sepsis
+from immunetwin.compose.diseases import influenza_pneumonia, sepsis
 from immunetwin.compose.library import kirschner
 from immunetwin.formats import to_sbml_string
 
@@ -95,6 +96,21 @@ def main() -> int:
                 "Tumour, effector cells and IL-2 (Kirschner & Panetta 1998, as three modules; "
                 "reproduces BIOMD0000000732) with adoptive cell therapy (effectors.s1) and IL-2 "
                 "infusion (il2.s2) as parameters."
+            ),
+            citation=Citation(authors=("immunetwin",), year=2026, title="composed model"),
+        ),
+        _entry(
+            "influenza_composed",
+            "influenza-pneumonia-antiviral",
+            influenza_pneumonia(),
+            category=Category.INFECTION_VIRAL,
+            title="Influenza pneumonia with antiviral therapy (Hancioglu 2007 modules + "
+            "antiviral PK/PD)",
+            description=(
+                "Influenza A infection of the respiratory epithelium with interferon, "
+                "antigen-presenting cells, cytotoxic T cells and antibody (Hancioglu 2007 with "
+                "aE = 0.4, as six modules) plus an oral antiviral whose Emax inhibition reduces "
+                "virion secretion; early antiviral keeps the epithelium intact."
             ),
             citation=Citation(authors=("immunetwin",), year=2026, title="composed model"),
         ),

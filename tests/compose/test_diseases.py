@@ -37,3 +37,16 @@ def test_early_antibacterial_restores_health_late_does_not() -> None:
     late = _final({"pathogen.k_pg": 0.6}, start=6.0)
     assert early[0] < 1e-6 and early[1] < 1e-3  # health
     assert late[0] < 1e-6 and late[1] > 17  # pathogen cleared, inflammation persists
+
+
+def test_early_antiviral_controls_the_influenza_pneumonia() -> None:
+    from immunetwin.compose.diseases import influenza_pneumonia
+
+    times = np.linspace(0.0, 20.0, 401)  # days
+    untreated = simulate(influenza_pneumonia().model, times)
+    regimen = Regimen("antiviral", 1.0, tuple(1.0 + 0.5 * i for i in range(10)), "oral")
+    treated = simulate(influenza_pneumonia(regimen=regimen).model, times)
+    assert untreated.ok and treated.ok
+    assert untreated["virus_V"].max() > 100 * treated["virus_V"].max()
+    assert untreated["interferon_F"].max() > 100 * treated["interferon_F"].max()
+    assert untreated["epithelium_H"].min() < 0.05 < 0.9 < treated["epithelium_H"].min()

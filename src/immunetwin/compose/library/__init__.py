@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from immunetwin.compose.library import antibacterial, kirschner, pkpd, reynolds
+from immunetwin.compose.library import antibacterial, hancioglu, kirschner, pkpd, reynolds
 from immunetwin.compose.module import Module
 from immunetwin.errors import UnknownIdentifierError
 
@@ -20,6 +20,7 @@ _LIBRARY: dict[str, Callable[[], Module]] = {
     **kirschner.MODULES,
     **pkpd.MODULES,
     **antibacterial.MODULES,
+    **hancioglu.MODULES,
 }
 
 
