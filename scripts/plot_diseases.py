@@ -14,7 +14,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from immunetwin.compose import assemble  # noqa: E402
-from immunetwin.compose.diseases import sepsis  # noqa: E402
+from immunetwin.compose.diseases import influenza_pneumonia, sepsis  # noqa: E402
 from immunetwin.compose.dosing import Regimen  # noqa: E402
 from immunetwin.compose.library import kirschner  # noqa: E402
 from immunetwin.engine import simulate  # noqa: E402
@@ -55,6 +55,39 @@ def main() -> None:
     figure.savefig(DOCS / "sepsis.png", dpi=90)
     print(f"wrote {DOCS / 'sepsis.png'}")
     tumour()
+    influenza()
+
+
+def influenza() -> None:
+    """Influenza pneumonia composed: untreated vs an oral antiviral from day 1 or day 3."""
+    times = np.linspace(0.0, 20.0, 401)
+    figure, axes = plt.subplots(1, 3, figsize=(12, 3.4))
+    for label, start in (
+        ("untreated", None),
+        ("antiviral from day 1", 1.0),
+        ("antiviral from day 3", 3.0),
+    ):
+        regimen = None
+        if start is not None:
+            regimen = Regimen("antiviral", 1.0, tuple(start + 0.5 * i for i in range(10)), "oral")
+        result = simulate(influenza_pneumonia(regimen=regimen).model, times)
+        for axis, (id, title) in zip(
+            axes,
+            (
+                ("virus_V", "virus V"),
+                ("interferon_F", "interferon F"),
+                ("epithelium_H", "healthy epithelium H"),
+            ),
+            strict=True,
+        ):
+            axis.plot(times, result[id], label=label)
+            axis.set_title(title)
+            axis.set_xlabel("days")
+    axes[0].legend(fontsize=8)
+    figure.suptitle("Composed influenza pneumonia (Hancioglu 2007 modules + antiviral PK/PD)")
+    figure.tight_layout()
+    figure.savefig(DOCS / "influenza.png", dpi=90)
+    print(f"wrote {DOCS / 'influenza.png'}")
 
 
 def tumour() -> None:
