@@ -191,7 +191,7 @@ class Catalog:
                 "import the files one at a time to name them"
             )
         # names an alias must not take: every alias and id, growing as the batch assigns
-        taken = set(self._store.aliases()) | {e.id for e in self._store.list()}
+        taken = set(self._store.aliases()) | set(self._store.entry_ids())
         taken |= {id or _model_id(item.model, item.source) for item in parsed}
         entries = [
             self._entry_for(item, alias=alias, id=id, check=check, taken=taken)

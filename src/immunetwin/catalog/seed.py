@@ -59,6 +59,7 @@ def seed_entries() -> tuple[Entry, ...]:
         documents[document["id"]] = document
     reports: dict[str, Any] = _read_json("simulatability.json") or {}
     notes: dict[str, list[dict[str, Any]]] = _read_json("curation.json") or {}
+    recorded: dict[str, dict[str, str]] = _read_json("reproduction_status.json") or {}
     entries = []
     for entry_id, document in documents.items():
         merged = dict(document)
@@ -69,14 +70,16 @@ def seed_entries() -> tuple[Entry, ...]:
             merged["curation_notes"] = present + [n for n in notes[entry_id] if n not in present]
         merged["reproductions"] = []  # from the claims table, below
         entry = Entry.from_dict(merged)
-        entries.append(replace(entry, reproductions=_reproductions(entry.id)))
+        entries.append(replace(entry, reproductions=_reproductions(entry.id, recorded)))
     return tuple(entries)
 
 
-def _reproductions(entry_id: str) -> tuple[Reproduction, ...]:
+def _reproductions(
+    entry_id: str, recorded: dict[str, dict[str, str]]
+) -> tuple[Reproduction, ...]:
+    """The entry's claims with the status their last run recorded."""
     from immunetwin.catalog.reproduce import claims_for
 
-    recorded: dict[str, dict[str, str]] = _read_json("reproduction_status.json") or {}
     out = []
     for claim in claims_for(entry_id):
         last = recorded.get(claim.id, {})

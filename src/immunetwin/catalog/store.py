@@ -217,6 +217,11 @@ class CatalogStore:
         with self.reading() as conn:
             return builtins.list(conn.scalars(sa.select(t.entries.c.alias).distinct()))
 
+    def entry_ids(self) -> builtins.list[str]:
+        """Every entry id (without reading the documents)."""
+        with self.reading() as conn:
+            return builtins.list(conn.scalars(sa.select(t.entries.c.entry_id).distinct()))
+
     def model_text(self, id_or_alias: str, version: int | None = None) -> tuple[str, str]:
         """``(text, format)`` of the stored model file, exactly as imported."""
         entry = self.get(id_or_alias, version)
