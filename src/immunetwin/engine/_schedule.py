@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import threading
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 import casadi as ca
 import numpy as np
@@ -104,10 +106,15 @@ def chain_graph(
             return None
     missing = ca.DM(np.full(model.n_states, np.nan))
     states = ca.horzcat(*(missing if c is None else c for c in columns))
-    when = ca.vertcat(
+    return ChainGraph(p, states, q, event_time_vector(model, q), tuple(fired))
+
+
+def event_time_vector(model: CompiledModel, q: ca.MX) -> ca.MX:
+    """Per event, its breakpoint time as a function of ``q`` (NaN for state events): the
+    symbolic twin of ``event_times``, checked by every chained call."""
+    return ca.vertcat(
         *(ca.MX(np.nan) if e.time_expr is None else e.time_expr(q) for e in model.events)
     )
-    return ChainGraph(p, states, q, when, tuple(fired))
 
 
 def chain(
@@ -126,9 +133,27 @@ def chain(
     return ScheduledRun(function, times.copy(), schedule.copy(), graph.fired, model.n_states)
 
 
-_RUNS: weakref.WeakKeyDictionary[CompiledModel, dict[tuple[object, ...], _Slot]]
-_RUNS = weakref.WeakKeyDictionary()
 _LOCK = threading.Lock()
+Slot = TypeVar("Slot")
+
+
+def per_model_slot(
+    table: weakref.WeakKeyDictionary[CompiledModel, dict[tuple[object, ...], Slot]],
+    model: CompiledModel,
+    key: tuple[object, ...],
+    new: Callable[[], Slot],
+    limit: int,
+) -> Slot:
+    """The ``key`` slot of ``model`` in ``table`` (created by ``new``; a table that grows past
+    ``limit`` slots for one model starts over). Dropped with the compiled model."""
+    with _LOCK:
+        per_model = table.setdefault(model, {})
+        slot = per_model.get(key)
+        if slot is None:
+            if len(per_model) > limit:
+                per_model.clear()
+            slot = per_model[key] = new()
+        return slot
 
 
 @dataclass
@@ -137,16 +162,12 @@ class _Slot:
     runs: tuple[ScheduledRun, ...] = ()
 
 
+_RUNS: weakref.WeakKeyDictionary[CompiledModel, dict[tuple[object, ...], _Slot]]
+_RUNS = weakref.WeakKeyDictionary()
+
+
 def _slot(model: CompiledModel, times: np.ndarray, solver: AbstractSolver) -> _Slot:
-    with _LOCK:
-        per_model = _RUNS.setdefault(model, {})
-        key = (solver, times.tobytes())
-        slot = per_model.get(key)
-        if slot is None:
-            if len(per_model) > 32:
-                per_model.clear()
-            slot = per_model[key] = _Slot()
-        return slot
+    return per_model_slot(_RUNS, model, (solver, times.tobytes()), _Slot, limit=32)
 
 
 def cached_run(

@@ -22,6 +22,7 @@ import numpy as np
 from immunetwin.engine._buffers import bound, call
 from immunetwin.engine._compile import CompiledModel, compile_model
 from immunetwin.engine._results import Status
+from immunetwin.engine._schedule import event_time_vector, per_model_slot
 from immunetwin.engine._simulate import (
     check_times,
     event_times,
@@ -349,14 +350,8 @@ _CHAINS = weakref.WeakKeyDictionary()
 def _chain_slot(
     m: CompiledModel, grid: np.ndarray, solver: AbstractSolver, selection: np.ndarray
 ) -> _ChainSlot:
-    per_model = _CHAINS.setdefault(m, {})
     key = (solver, grid.tobytes(), selection.shape, selection.tobytes())
-    slot = per_model.get(key)
-    if slot is None:
-        if len(per_model) > 16:
-            per_model.clear()
-        slot = per_model[key] = _ChainSlot()
-    return slot
+    return per_model_slot(_CHAINS, m, key, _ChainSlot, limit=16)
 
 
 def _chained(
@@ -486,9 +481,7 @@ def _chain_forward(
         jq = y_q[:, k * q.numel() : (k + 1) * q.numel()]
         per_time.append(jx @ recorded[k][1] + jq @ Q)
     derivative = ca.horzcat(*per_time)  # (K, T * dirs), time-major
-    when = ca.vertcat(
-        *(ca.MX(np.nan) if e.time_expr is None else e.time_expr(q) for e in m.events)
-    )
+    when = event_time_vector(m, q)
     if _moving_event_times(when, p, selection):
         return None
     return ca.Function("chained_sensitivities", [p], [outputs, derivative, when])
