@@ -18,106 +18,102 @@ from immunetwin.compose.diseases import influenza_pneumonia, sepsis  # noqa: E40
 from immunetwin.compose.dosing import Regimen  # noqa: E402
 from immunetwin.compose.library import kirschner  # noqa: E402
 from immunetwin.engine import simulate  # noqa: E402
+from immunetwin.ir import Model  # noqa: E402
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 
 
 def main() -> None:
-    times = np.linspace(0.0, 200.0, 401)
-    scenarios = {
-        "untreated": None,
-        "antibacterial from 2 h": 2.0,
-        "antibacterial from 6 h": 6.0,
-    }
-    figure, axes = plt.subplots(1, 3, figsize=(12, 3.4))
-    for label, start in scenarios.items():
+    def sepsis_model(start: float | None) -> Model:
         regimen = None
         if start is not None:
             doses = tuple(start + 8.0 * i for i in range(25))
             regimen = Regimen("drug", 500.0, doses, "iv_bolus")
-        result = simulate(sepsis({"pathogen.k_pg": 0.6}, regimen).model, times)
-        for axis, (id, title) in zip(
-            axes,
-            (
-                ("pathogen_P", "pathogen P"),
-                ("phagocytes_Nstar", "activated phagocytes N*"),
-                ("damage_D", "tissue damage D"),
-            ),
-            strict=True,
-        ):
-            axis.plot(times, result[id], label=label)
-            axis.set_title(title)
-            axis.set_xlabel("hours")
-    axes[0].legend(fontsize=8)
-    figure.suptitle("Composed sepsis model (Reynolds 2006 modules + antibacterial PK/PD)")
-    figure.tight_layout()
-    DOCS.mkdir(exist_ok=True)
-    figure.savefig(DOCS / "sepsis.png", dpi=90)
-    print(f"wrote {DOCS / 'sepsis.png'}")
-    tumour()
-    influenza()
+        return sepsis({"pathogen.k_pg": 0.6}, regimen).model
 
-
-def influenza() -> None:
-    """Influenza pneumonia composed: untreated vs an oral antiviral from day 1 or day 3."""
-    times = np.linspace(0.0, 20.0, 401)
-    figure, axes = plt.subplots(1, 3, figsize=(12, 3.4))
-    for label, start in (
-        ("untreated", None),
-        ("antiviral from day 1", 1.0),
-        ("antiviral from day 3", 3.0),
-    ):
+    def influenza_model(start: float | None) -> Model:
         regimen = None
         if start is not None:
             regimen = Regimen("antiviral", 1.0, tuple(start + 0.5 * i for i in range(10)), "oral")
-        result = simulate(influenza_pneumonia(regimen=regimen).model, times)
-        for axis, (id, title) in zip(
-            axes,
-            (
-                ("virus_V", "virus V"),
-                ("interferon_F", "interferon F"),
-                ("epithelium_H", "healthy epithelium H"),
-            ),
-            strict=True,
-        ):
-            axis.plot(times, result[id], label=label)
-            axis.set_title(title)
-            axis.set_xlabel("days")
-    axes[0].legend(fontsize=8)
-    figure.suptitle("Composed influenza pneumonia (Hancioglu 2007 modules + antiviral PK/PD)")
-    figure.tight_layout()
-    figure.savefig(DOCS / "influenza.png", dpi=90)
-    print(f"wrote {DOCS / 'influenza.png'}")
+        return influenza_pneumonia(regimen=regimen).model
+
+    def tumour_model(s1: float) -> Model:
+        return assemble(kirschner.modules(), parameters={"effectors.s1": s1}).model
+
+    DOCS.mkdir(exist_ok=True)
+    figure(
+        "sepsis.png",
+        "Composed sepsis model (Reynolds 2006 modules + antibacterial PK/PD)",
+        np.linspace(0.0, 200.0, 401),
+        "hours",
+        {
+            "untreated": sepsis_model(None),
+            "antibacterial from 2 h": sepsis_model(2.0),
+            "antibacterial from 6 h": sepsis_model(6.0),
+        },
+        (
+            ("pathogen_P", "pathogen P"),
+            ("phagocytes_Nstar", "activated phagocytes N*"),
+            ("damage_D", "tissue damage D"),
+        ),
+    )
+    figure(  # values below 1e-3 are drawn at 1e-3 on the log axes
+        "tumour.png",
+        "Composed tumour immunotherapy (Kirschner & Panetta 1998 modules)",
+        np.linspace(0.0, 1000.0, 1001),
+        "days",
+        {
+            "untreated": tumour_model(0.0),
+            "adoptive cells s1 = 550": tumour_model(550.0),
+            "adoptive cells s1 = 1000": tumour_model(1000.0),
+        },
+        (("tumour_T", "tumour cells T"), ("effectors_E", "effector cells E"), ("il2_IL", "IL-2")),
+        log=True,
+    )
+    figure(
+        "influenza.png",
+        "Composed influenza pneumonia (Hancioglu 2007 modules + antiviral PK/PD)",
+        np.linspace(0.0, 20.0, 401),
+        "days",
+        {
+            "untreated": influenza_model(None),
+            "antiviral from day 1": influenza_model(1.0),
+            "antiviral from day 3": influenza_model(3.0),
+        },
+        (
+            ("virus_V", "virus V"),
+            ("interferon_F", "interferon F"),
+            ("epithelium_H", "healthy epithelium H"),
+        ),
+    )
 
 
-def tumour() -> None:
-    """Kirschner & Panetta 1998 composed: untreated vs adoptive cell therapy (s1)."""
-    times = np.linspace(0.0, 1000.0, 1001)
-    figure, axes = plt.subplots(1, 3, figsize=(12, 3.4))
-    for label, s1 in (
-        ("untreated", 0.0),
-        ("adoptive cells s1 = 550", 550.0),
-        ("adoptive cells s1 = 1000", 1000.0),
-    ):
-        model = assemble(kirschner.modules(), parameters={"effectors.s1": s1}).model
+def figure(
+    name: str,
+    title: str,
+    times: np.ndarray,
+    time_unit: str,
+    scenarios: dict[str, Model],
+    panels: tuple[tuple[str, str], ...],
+    *,
+    log: bool = False,
+) -> None:
+    """One row of panels (one per output id), one line per scenario, written to docs/."""
+    fig, axes = plt.subplots(1, len(panels), figsize=(12, 3.4))
+    for label, model in scenarios.items():
         result = simulate(model, times)
-        for axis, (id, title) in zip(
-            axes,
-            (
-                ("tumour_T", "tumour cells T"),
-                ("effectors_E", "effector cells E"),
-                ("il2_IL", "IL-2"),
-            ),
-            strict=True,
-        ):
-            axis.semilogy(times, np.maximum(result[id], 1e-3), label=label)
-            axis.set_title(title)
-            axis.set_xlabel("days")
+        for axis, (id, panel_title) in zip(axes, panels, strict=True):
+            if log:
+                axis.semilogy(times, np.maximum(result[id], 1e-3), label=label)
+            else:
+                axis.plot(times, result[id], label=label)
+            axis.set_title(panel_title)
+            axis.set_xlabel(time_unit)
     axes[0].legend(fontsize=8)
-    figure.suptitle("Composed tumour immunotherapy (Kirschner & Panetta 1998 modules)")
-    figure.tight_layout()
-    figure.savefig(DOCS / "tumour.png", dpi=90)
-    print(f"wrote {DOCS / 'tumour.png'}")
+    fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(DOCS / name, dpi=90)
+    print(f"wrote {DOCS / name}")
 
 
 if __name__ == "__main__":
