@@ -207,6 +207,10 @@ def _word_term(token: str) -> QueryTerm | None:
 def _accession_forms(accession: str) -> tuple[tuple[str, ...], ...]:
     whole = accession_key(accession)
     local = accession_key(re.split(r"[:_]", accession, maxsplit=1)[-1])
+    # A zero-padded OBO number (CL:0000775) names different things in different ontologies
+    # (BTO:0000775), so only the whole accession matches; taxonomy ids (9606) are unique.
+    if local.isdigit() and local.startswith("0"):
+        return ((whole,),)
     return ((whole,), (local,)) if local and local != whole and len(local) >= 4 else ((whole,),)
 
 
