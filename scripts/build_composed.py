@@ -6,7 +6,7 @@ For each composed model (``immunetwin.compose``) this writes its flat SBML to
 composition record (modules, versions, wires) in the curation notes. Rerun after changing a
 library module: ``python scripts/build_composed.py``, then
 ``python scripts/build_simulatability.py sepsis_composed kirschner_composed
-influenza_composed``.
+influenza_composed viral_pneumonia_composed``.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from immunetwin.catalog.entry import Category, Citation, CurationNote, OntologyT
 from immunetwin.catalog.extract import entry_from_model
 from immunetwin.catalog.reproduce import DATA
 from immunetwin.compose import Composition, assemble
-from immunetwin.compose.diseases import influenza_pneumonia, sepsis
+from immunetwin.compose.diseases import influenza_pneumonia, sepsis, viral_pneumonia
 from immunetwin.compose.library import kirschner
 from immunetwin.formats import to_sbml_string
 
@@ -111,6 +111,25 @@ def main() -> int:
                 "antigen-presenting cells, cytotoxic T cells and antibody (Hancioglu 2007 with "
                 "aE = 0.4, as six modules) plus an oral antiviral whose Emax inhibition reduces "
                 "virion secretion; early antiviral keeps the epithelium intact."
+            ),
+            citation=Citation(authors=("immunetwin",), year=2026, title="composed model"),
+        ),
+        _entry(
+            "viral_pneumonia_composed",
+            "sars-cov-2-pneumonia-cytokine-storm",
+            viral_pneumonia(),
+            category=Category.INFECTION_VIRAL,
+            title="SARS-CoV-2-like viral pneumonia with cytokine storm (14 library modules + "
+            "antiviral, corticosteroid and anti-IL-6R PK/PD)",
+            description=(
+                "Target-cell-limited SARS-CoV-2 replication with eclipse phase, type I "
+                "interferon, NK cells, alveolar macrophages, IL-6, TNF-alpha and IL-10, blood "
+                "neutrophils, lung tissue damage, CD4 help, CD8 effector and memory T cells, "
+                "plasma cells and neutralising antibody, CRP and blood lymphocytes; an oral "
+                "antiviral, a corticosteroid and an anti-IL-6-receptor antibody as PK/PD "
+                "modules. Untreated: viral peak about 1e7 copies/mL on day 7, IL-6 about "
+                "100 pg/mL, CRP about 145 mg/L, lymphopenia; an antiviral from day 3 prevents "
+                "the storm. Parameter sources: docs/viral-pneumonia.md."
             ),
             citation=Citation(authors=("immunetwin",), year=2026, title="composed model"),
         ),

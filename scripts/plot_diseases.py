@@ -14,7 +14,11 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from immunetwin.compose import assemble  # noqa: E402
-from immunetwin.compose.diseases import influenza_pneumonia, sepsis  # noqa: E402
+from immunetwin.compose.diseases import (  # noqa: E402
+    influenza_pneumonia,
+    sepsis,
+    viral_pneumonia,
+)
 from immunetwin.compose.dosing import Regimen  # noqa: E402
 from immunetwin.compose.library import kirschner  # noqa: E402
 from immunetwin.engine import simulate  # noqa: E402
@@ -36,6 +40,12 @@ def main() -> None:
         if start is not None:
             regimen = Regimen("antiviral", 1.0, tuple(start + 0.5 * i for i in range(10)), "oral")
         return influenza_pneumonia(regimen=regimen).model
+
+    def pneumonia_model(*regimens: Regimen) -> Model:
+        return viral_pneumonia(regimens=regimens).model
+
+    def antiviral(start: float) -> Regimen:
+        return Regimen("antiviral", 300.0, tuple(start + 0.5 * i for i in range(10)), "oral")
 
     def tumour_model(s1: float) -> Model:
         return assemble(kirschner.modules(), parameters={"effectors.s1": s1}).model
@@ -87,6 +97,29 @@ def main() -> None:
         ),
     )
 
+    figure(
+        "viral-pneumonia.png",
+        "SARS-CoV-2-like pneumonia with cytokine storm (14 library modules + 3 drugs)",
+        np.linspace(0.0, 30.0, 601),
+        "days after infection",
+        {
+            "untreated": pneumonia_model(),
+            "antiviral from day 3": pneumonia_model(antiviral(3.0)),
+            "antiviral from day 6": pneumonia_model(antiviral(6.0)),
+            "corticosteroid from day 6": pneumonia_model(
+                Regimen("corticosteroid", 6.0, tuple(6.0 + i for i in range(10)), "iv_bolus")
+            ),
+            "anti-IL-6R on day 7": pneumonia_model(Regimen("anti_il6", 560.0, (7.0,), "iv_bolus")),
+        },
+        (
+            ("virus_V", "viral load (copies/mL)"),
+            ("il6_IL6", "IL-6 (pg/mL)"),
+            ("crp_CRP", "CRP (mg/L)"),
+            ("damage_D", "lung damage (fraction)"),
+        ),
+        log=("virus_V",),
+    )
+
 
 def figure(
     name: str,
@@ -96,14 +129,15 @@ def figure(
     scenarios: dict[str, Model],
     panels: tuple[tuple[str, str], ...],
     *,
-    log: bool = False,
+    log: bool | tuple[str, ...] = False,
 ) -> None:
-    """One row of panels (one per output id), one line per scenario, written to docs/."""
+    """One row of panels (one per output id), one line per scenario, written to docs/;
+    ``log``: every panel, or the ids whose panels are logarithmic."""
     fig, axes = plt.subplots(1, len(panels), figsize=(12, 3.4))
     for label, model in scenarios.items():
         result = simulate(model, times)
         for axis, (id, panel_title) in zip(axes, panels, strict=True):
-            if log:
+            if log is True or (isinstance(log, tuple) and id in log):
                 axis.semilogy(times, np.maximum(result[id], 1e-3), label=label)
             else:
                 axis.plot(times, result[id], label=label)

@@ -79,6 +79,7 @@ def module(
     citation: str = "",
     version: str = "1",
     description: str = "",
+    parameter_sources: Sequence[tuple[str, str]] = (),
 ) -> Module:
     """A module, after checking that every port names an id of the model and that port names
     are unique (mistakes here are the module author's, so they fail at once)."""
@@ -90,8 +91,15 @@ def module(
     ]
     names = [p.name for p in ports]
     problems += [f"port name '{n}' is used twice" for n in sorted(set(names)) if names.count(n) > 1]
+    problems += [
+        f"parameter source names '{p}', which model '{model.id}' does not define"
+        for p, _ in parameter_sources
+        if p not in ids
+    ]
     if not name.isidentifier():
         problems.append(f"module name '{name}' must be an identifier (it prefixes the ids)")
     if problems:
         raise UnknownIdentifierError(f"module '{name}': " + "; ".join(problems))
-    return Module(name, model, tuple(ports), citation, version, description)
+    return Module(
+        name, model, tuple(ports), citation, version, description, tuple(parameter_sources)
+    )

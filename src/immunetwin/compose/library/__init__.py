@@ -8,7 +8,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from immunetwin.compose.library import antibacterial, hancioglu, kirschner, pkpd, reynolds
+from immunetwin.compose.library import (
+    adaptive,
+    antibacterial,
+    cytokines,
+    hancioglu,
+    innate,
+    kirschner,
+    pathogens,
+    pkpd,
+    reynolds,
+    tissue,
+)
 from immunetwin.compose.module import Module
 from immunetwin.errors import UnknownIdentifierError
 
@@ -21,6 +32,11 @@ _LIBRARY: dict[str, Callable[[], Module]] = {
     **pkpd.MODULES,
     **antibacterial.MODULES,
     **hancioglu.MODULES,
+    **pathogens.MODULES,
+    **innate.MODULES,
+    **cytokines.MODULES,
+    **adaptive.MODULES,
+    **tissue.MODULES,
 }
 
 
