@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from immunetwin.compose.boolean import BooleanModule, _parse_text
 from immunetwin.errors import InvalidInputError, SimulationError, UnknownIdentifierError
 from immunetwin.ir import Model
 
@@ -194,6 +195,7 @@ class NodeInput:
 
 _ISTATE = re.compile(r"(?m)^\s*(\[[^\]]*\]|\w+)\s*\.\s*istate\s*=[^;]*;")
 _SETTING = r"(?m)^\s*{}\s*=[^;]*;"
+_INTERNAL = re.compile(r"(?m)^\s*(\w+)\s*\.\s*is_internal\s*=\s*([^;]*?)\s*;")
 
 
 def _drop_settings(cfg: str, names: Sequence[str]) -> str:
@@ -222,6 +224,9 @@ class MaBossSimulator(AbstractSimulator):
     the cfg are not reported by MaBoSS and cannot be carried: do not mark any. The cfg's
     ``istate`` lines must be one node per line (``A.istate = ...;``). Results are reproducible
     for a given seed (each interval gets its own seed derived from it).
+
+    :meth:`from_module` builds one from a :class:`~immunetwin.compose.boolean.BooleanModule`
+    (read from ``.bnd``/``.cfg`` or SBML-qual), taking its ports.
     """
 
     def __init__(
@@ -235,12 +240,56 @@ class MaBossSimulator(AbstractSimulator):
         sample_count: int | None = None,
         seed: int = 0,
     ) -> None:
+        self._setup(
+            name, Path(bnd).read_text(), Path(cfg).read_text(), inputs, outputs, sample_count, seed
+        )
+
+    @classmethod
+    def from_module(
+        cls,
+        module: BooleanModule,
+        *,
+        thresholds: Mapping[str, float] | None = None,
+        sample_count: int | None = None,
+        seed: int = 0,
+        name: str | None = None,
+    ) -> MaBossSimulator:
+        """A simulator of a Boolean module, with the module's ports as its ports.
+
+        Each INPUT port becomes an input (a :class:`NodeInput` on its node, with the
+        threshold given in ``thresholds`` by port name, 1 by default); each STATE port an
+        output (the probability that its node is ON). ``name`` defaults to the module's.
+        """
+        thresholds = dict(thresholds or {})
+        unknown = sorted(set(thresholds) - {p.name for p in module.inputs})
+        if unknown:
+            raise UnknownIdentifierError(
+                f"thresholds name no input port of module '{module.name}': "
+                f"{', '.join(unknown)}; its input ports are: "
+                f"{', '.join(p.name for p in module.inputs) or '(none)'}"
+            )
+        inputs = {p.name: NodeInput(p.target, thresholds.get(p.name, 1.0)) for p in module.inputs}
+        outputs = {p.name: p.target for p in module.outputs}
+        sim = cls.__new__(cls)
+        sim._setup(name or module.name, module.bnd, module.cfg, inputs, outputs, sample_count, seed)
+        return sim
+
+    def _setup(
+        self,
+        name: str,
+        bnd: str,
+        cfg: str,
+        inputs: Mapping[str, NodeInput] | None,
+        outputs: Mapping[str, str] | Sequence[str],
+        sample_count: int | None,
+        seed: int,
+    ) -> None:
         import cmaboss
 
         self._cmaboss = cmaboss
         self.name = name
-        self._bnd = Path(bnd).read_text()
-        base_cfg = Path(cfg).read_text()
+        self._bnd = bnd
+        base_cfg = cfg
         if sample_count is not None:
             if sample_count < 1:
                 raise InvalidInputError("sample_count must be at least 1")
@@ -250,7 +299,16 @@ class MaBossSimulator(AbstractSimulator):
         self._inputs = dict(inputs or {})
         self._outputs = _ports(outputs)
         self._seed = seed
-        sim = self._simulation(self._cfg, [])
+        # parsed from files once: cmaboss aborts the process on a syntax error in config_str;
+        # every later run uses this checked text plus settings we write ourselves
+        sim = _parse_text(re.sub(r"\W", "_", name), self._bnd, self._cfg)
+        internal = [n for n, v in _INTERNAL.findall(self._cfg) if v not in ("0", "0.0")]
+        if internal:
+            raise InvalidInputError(
+                f"network '{name}' marks {', '.join(internal)} as is_internal; MaBoSS does not "
+                "report internal nodes, so their state cannot be carried across intervals. "
+                "Set NODE.is_internal = 0 for every node"
+            )
         self.nodes: tuple[str, ...] = tuple(sim.get_nodes())
         for port, spec in self._inputs.items():
             if spec.node not in self.nodes:
