@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from test_cli import immunetwin, read_csv
@@ -46,6 +47,27 @@ def test_compose_writes_a_model_that_simulates(tmp_path: Path) -> None:
     assert len(record["connections"]) == 6
 
 
+def test_compose_draws_the_graph_with_check_and_json(tmp_path: Path) -> None:
+    spec = ROOT / "examples" / "reynolds2006.yaml"
+    graph = tmp_path / "reynolds.svg"
+    checked = immunetwin("compose", spec, "--check", "--graph", graph)
+    assert "ok: 4 modules, 6 connections" in checked.stdout
+    assert f"wrote {graph}" in checked.stdout
+    texts = {
+        "".join(t.itertext())
+        for t in ET.parse(graph).getroot().iter("{http://www.w3.org/2000/svg}text")
+    }
+    assert {"pathogen", "phagocytes", "damage", "mediator", "pathogen.P → phagocytes.P"} <= texts
+    graph.unlink()
+    out = tmp_path / "reynolds.ant"
+    record = json.loads(
+        immunetwin("compose", spec, "--json", "--graph", graph, "--out", out).stdout
+    )
+    assert len(record["connections"]) == 6 and graph.is_file() and out.is_file()
+    wrong = immunetwin("compose", spec, "--graph", tmp_path / "g.png", check=False)
+    assert wrong.returncode == 2 and "ending in .svg" in wrong.stderr
+
+
 def test_check_reports_every_problem_with_module_and_port(tmp_path: Path) -> None:
     (tmp_path / "reader.ant").write_text(READER)
     spec = tmp_path / "bad.yaml"
@@ -62,8 +84,10 @@ wires:
   - [pathogen.P, reader.X]
 """
     )
-    result = immunetwin("compose", spec, "--check", check=False)
+    graph = tmp_path / "bad.svg"
+    result = immunetwin("compose", spec, "--check", "--graph", graph, check=False)
     assert result.returncode == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.yaml", "reader.ant"]  # no graph
     problems = [line for line in result.stderr.splitlines() if line.startswith("problem:")]
     text = "\n".join(problems)
     assert "unit mismatch: pathogen.P -> reader.X" in text

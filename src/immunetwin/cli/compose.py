@@ -86,10 +86,21 @@ def compose(
         bool, typer.Option("--check", help="Only validate; print every problem.")
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the composition record.")] = False,
+    graph: Annotated[
+        Path | None,
+        typer.Option(
+            "--graph",
+            help="Also draw the modules and wires as an SVG (also with --check, if it assembles).",
+        ),
+    ] = None,
 ) -> None:
     """Assemble modules into one model; every wiring problem is reported together."""
-    if not check and out is None and comp is None and not as_json:
-        fail("give --out MODEL.xml (or .ant), --comp MODEL.xml, --check or --json")
+    if not check and out is None and comp is None and graph is None and not as_json:
+        fail(
+            "give --out MODEL.xml (or .ant), --comp MODEL.xml, --graph GRAPH.svg, --check or --json"
+        )
+    if graph is not None and graph.suffix.lower() != ".svg":
+        fail(f"--graph writes SVG, so give a path ending in .svg (got '{graph}')")
 
     def action() -> None:
         from immunetwin.compose.spec import read_spec
@@ -109,7 +120,14 @@ def compose(
             from immunetwin.compose.comp import to_sbml_comp
 
             comp.write_text(to_sbml_comp(composition), encoding="utf-8")
-            typer.echo(f"wrote {comp} (SBML comp)")
+            if not as_json:
+                typer.echo(f"wrote {comp} (SBML comp)")
+        if graph is not None:
+            from immunetwin.compose.graph import write_svg
+
+            write_svg(composition, graph)
+            if not as_json:
+                typer.echo(f"wrote {graph} (composition graph)")
         if as_json:
             typer.echo(json.dumps(composition.record()))
         elif check:

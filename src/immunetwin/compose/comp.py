@@ -10,12 +10,19 @@ that the owner replaces (``replacedBy``):
   rule ``placeholder := factor * proxy``, which carries the unit conversion of the port
   exactly (no reliance on ``conversionFactor`` semantics).
 
+Values the composition set at assembly (``parameters={"module.id": value}``: a parameter
+value, a species' initial amount or concentration, a compartment size) go the other way: a
+top-level element carrying the new value replaces the module's element (``replacedElement``),
+and a ``deletion`` removes the module's initial assignment to it, as the flat model drops it.
+A wired owner whose value was changed is such an element, and still stands in for the wires.
+
 libsbml's flattening converter turns the document back into one model; the tests check that
 it simulates like the flat model :func:`immunetwin.compose.assemble` builds.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import libsbml
@@ -24,6 +31,7 @@ from immunetwin.compose.assemble import Composition
 from immunetwin.compose.module import Module
 from immunetwin.errors import InvalidModelError
 from immunetwin.formats import to_sbml_string
+from immunetwin.ir import Compartment, Model, Parameter, Species
 
 
 def to_sbml_comp(composition: Composition) -> str:
@@ -31,8 +39,10 @@ def to_sbml_comp(composition: Composition) -> str:
     document = libsbml.SBMLDocument(libsbml.SBMLNamespaces(3, 2, "comp", 1))
     document.setPackageRequired("comp", True)
     package = document.getPlugin("comp")
+    changed = _changed(composition)
     for module in composition.modules:
         source = libsbml.readSBMLFromString(to_sbml_string(module.model))
+        _mark_dropped_initial_assignments(source.getModel(), module, changed)
         definition = libsbml.ModelDefinition(source.getModel())
         definition.setId(f"{module.name}_definition")
         _check(package.addModelDefinition(definition), f"model definition of {module.name}")
@@ -44,16 +54,13 @@ def to_sbml_comp(composition: Composition) -> str:
         submodel.setId(module.name)
         submodel.setModelRef(f"{module.name}_definition")
     modules = {m.name: m for m in composition.modules}
-    proxies: dict[str, str] = {}
     for connection in composition.connections:
         source_name, source_port = connection.source.split(".", 1)
         target_name, target_port = connection.target.split(".", 1)
         owner_module, reader = modules[source_name], modules[target_name]
         owner = owner_module.port(source_port).target
         placeholder = reader.port(target_port).target
-        proxy = proxies.get(connection.source)
-        if proxy is None:
-            proxy = proxies[connection.source] = _proxy(top, owner_module, owner)
+        proxy = _stand_in(top, owner_module, owner, changed)
         if _is_species(reader, placeholder):
             element = top.getSpecies(proxy)
             if element is None or abs(connection.factor - 1.0) > 1e-15:
@@ -71,39 +78,74 @@ def to_sbml_comp(composition: Composition) -> str:
             rule = top.createAssignmentRule()
             rule.setVariable(reading.getId())
             rule.setMath(libsbml.parseL3Formula(f"{connection.factor!r} * {proxy}"))
-    _overrides(top, composition)
+    for module_name, id in changed:  # values changed on quantities no wire shares
+        _stand_in(top, modules[module_name], id, changed)
     text: str = libsbml.writeSBMLToString(document)
     return text
 
 
-def _overrides(top: Any, composition: Composition) -> None:
-    """Values the composition set (``parameters={"module.id": value}``) replace the module
-    definitions' values through top-level parameters."""
-    flat = {p.id: p for p in composition.model.parameters}
-    flat_species = {s.id: s for s in composition.model.species}
+Quantity = Parameter | Species | Compartment
+
+
+def _changed(composition: Composition) -> dict[tuple[str, str], Quantity]:
+    """The quantities whose value the composition changed (``parameters={"module.id": value}``
+    at assembly: a parameter value, a species' initial amount or concentration, a compartment
+    size), keyed by (module, id in the module), as the flat model holds them.
+
+    A value set at assembly also drops the module's initial assignment to that id, so a module
+    quantity whose initial assignment the flat model lacks counts as changed, too. Connected
+    placeholders are not the composition's to set: their owners' values stand in for them."""
+    modules = {m.name: m for m in composition.modules}
+    placeholders = {
+        (target, modules[target].port(port).target)
+        for target, port in (c.target.split(".", 1) for c in composition.connections)
+    }
+    model = composition.model
+    flat: dict[str, Quantity] = {q.id: q for q in _quantities(model)}
+    assigned = {a.symbol for a in model.initial_assignments}
+    changed: dict[tuple[str, str], Quantity] = {}
     for module in composition.modules:
-        for parameter in module.model.parameters:
-            chosen = flat.get(f"{module.name}_{parameter.id}")
-            if chosen is None or chosen.value == parameter.value or not chosen.constant:
+        own = module.model
+        dropped = {
+            a.symbol for a in own.initial_assignments if f"{module.name}_{a.symbol}" not in assigned
+        }
+        for quantity in _quantities(own):
+            chosen = flat.get(f"{module.name}_{quantity.id}")
+            if (module.name, quantity.id) in placeholders or chosen is None:
                 continue
-            if top.getParameter(f"{module.name}__{parameter.id}") is not None:
-                continue
-            element = top.createParameter()
-            element.setId(f"{module.name}__{parameter.id}")
-            element.setConstant(True)
-            element.setValue(float(chosen.value if chosen.value is not None else 0.0))
-            _replaces(element, module.name, parameter.id)
-        for species in module.model.species:
-            chosen_species = flat_species.get(f"{module.name}_{species.id}")
-            if chosen_species is not None and (
-                chosen_species.initial_amount,
-                chosen_species.initial_concentration,
-            ) != (species.initial_amount, species.initial_concentration):
-                raise InvalidModelError(
-                    f"the composition changes the initial value of {module.name}.{species.id}; "
-                    "hierarchical export carries parameter values only: set the value in the "
-                    "module, or export the flat model"
-                )
+            if _value(chosen) != _value(quantity) or quantity.id in dropped:
+                changed[(module.name, quantity.id)] = chosen
+    return changed
+
+
+def _quantities(model: Model) -> list[Quantity]:
+    return [*model.parameters, *model.species, *model.compartments]
+
+
+def _value(quantity: Quantity) -> tuple[float | None, ...]:
+    if isinstance(quantity, Species):
+        return (quantity.initial_amount, quantity.initial_concentration)
+    if isinstance(quantity, Parameter):
+        return (quantity.value,)
+    return (quantity.size,)
+
+
+def _mark_dropped_initial_assignments(
+    model: Any, module: Module, changed: Mapping[tuple[str, str], Quantity]
+) -> None:
+    """Give the module's initial assignments to changed quantities a metaid, so that the top
+    model can delete them (the value the composition set wins, as in the flat model)."""
+    for (module_name, id), _ in changed.items():
+        if module_name != module.name:
+            continue
+        for i in range(model.getNumInitialAssignments()):
+            assignment = model.getInitialAssignment(i)
+            if assignment.getSymbol() == id:
+                _check(assignment.setMetaId(_initial_metaid(module.name, id)), "metaid")
+
+
+def _initial_metaid(module_name: str, id: str) -> str:
+    return f"{module_name}__{id}__initial_assignment"
 
 
 def flatten(text: str) -> str:
@@ -119,28 +161,59 @@ def flatten(text: str) -> str:
     return flat
 
 
-def _proxy(top: Any, owner_module: Module, owner: str) -> str:
-    """A top-level element the owner replaces (species need a compartment proxy, too)."""
-    proxy = f"{owner_module.name}__{owner}"
-    if _is_species(owner_module, owner):
-        species = owner_module.model.get_species(owner)
-        compartment = top.getCompartment(f"{owner_module.name}__{species.compartment}")
-        if compartment is None:
-            compartment = top.createCompartment()
-            compartment.setId(f"{owner_module.name}__{species.compartment}")
-            compartment.setConstant(True)
-            _replaced_by(compartment, owner_module.name, species.compartment)
+def _stand_in(
+    top: Any, module: Module, id: str, changed: Mapping[tuple[str, str], Quantity]
+) -> str:
+    """The top-level element ``module__id`` for a module's quantity (created once).
+
+    Where the composition changed the quantity's value, the top-level element carries that
+    value and replaces the module's element (deleting the module's initial assignment to it);
+    otherwise the module's element replaces the top-level one, which is only a handle for the
+    wires. A species brings its compartment's stand-in along."""
+    proxy = f"{module.name}__{id}"
+    existing = top.getElementBySId(proxy)
+    if existing is not None:
+        return proxy
+    chosen = changed.get((module.name, id))
+    if _is_species(module, id):
+        species = module.model.get_species(id)
         element = top.createSpecies()
-        element.setId(proxy)
-        element.setCompartment(compartment.getId())
+        element.setCompartment(_stand_in(top, module, species.compartment, changed))
         element.setHasOnlySubstanceUnits(species.has_only_substance_units)
         element.setBoundaryCondition(species.boundary_condition)
         element.setConstant(species.constant)
+        if isinstance(chosen, Species):
+            if chosen.initial_amount is not None:
+                element.setInitialAmount(float(chosen.initial_amount))
+            elif chosen.initial_concentration is not None:
+                element.setInitialConcentration(float(chosen.initial_concentration))
+    elif any(c.id == id for c in module.model.compartments):
+        compartment = next(c for c in module.model.compartments if c.id == id)
+        element = top.createCompartment()
+        element.setConstant(compartment.constant)
+        if isinstance(chosen, Compartment):
+            if chosen.size is not None:
+                element.setSize(float(chosen.size))
+            if chosen.spatial_dimensions is not None:
+                element.setSpatialDimensions(float(chosen.spatial_dimensions))
     else:
         element = top.createParameter()
-        element.setId(proxy)
-        element.setConstant(False)
-    _replaced_by(element, owner_module.name, owner)
+        if isinstance(chosen, Parameter):
+            element.setConstant(chosen.constant)
+            if chosen.value is not None:
+                element.setValue(float(chosen.value))
+        else:
+            element.setConstant(False)
+    element.setId(proxy)
+    if chosen is None:
+        _replaced_by(element, module.name, id)
+        return proxy
+    if chosen.name:
+        element.setName(chosen.name)
+    _replaces(element, module.name, id)
+    if any(a.symbol == id for a in module.model.initial_assignments):
+        deletion = top.getPlugin("comp").getSubmodel(module.name).createDeletion()
+        deletion.setMetaIdRef(_initial_metaid(module.name, id))
     return proxy
 
 
