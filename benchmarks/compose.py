@@ -13,7 +13,7 @@ import numpy as np
 from engine import median_time  # benchmarks/engine.py: the same timing rule
 from immunetwin.catalog.seed import model_file
 from immunetwin.compose import assemble
-from immunetwin.compose.diseases import influenza_pneumonia
+from immunetwin.compose.diseases import influenza_pneumonia, viral_pneumonia
 from immunetwin.compose.library import reynolds
 from immunetwin.engine import (
     CVODES,
@@ -54,6 +54,21 @@ def main() -> None:
         flat,
         build,
         np.linspace(0.0, 20.0, 201),
+        CVODES(rtol=1e-8, atol=1e-10),
+    )
+
+    # the SARS-CoV-2-like viral pneumonia: fourteen library modules + three drugs' PK/PD
+    start = time.perf_counter()
+    model = viral_pneumonia().model
+    composed = compile_model(model)
+    build = time.perf_counter() - start
+    flat = compile_model(read_sbml_string(to_sbml_string(model)))
+    compare(
+        "viral pneumonia (SARS-CoV-2-like): composed vs written flat (CVODES)",
+        composed,
+        flat,
+        build,
+        np.linspace(0.0, 30.0, 301),
         CVODES(rtol=1e-8, atol=1e-10),
     )
 

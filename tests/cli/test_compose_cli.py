@@ -28,6 +28,9 @@ def test_modules_list_and_show() -> None:
     shown = json.loads(immunetwin("modules", "show", "reynolds.damage", "--json").stdout)
     assert {p["role"] for p in shown["ports"]} == {"state", "input"}
     assert "Reynolds" in shown["citation"]
+    il6 = json.loads(immunetwin("modules", "show", "cytokine.il6", "--json").stdout)
+    sources = {s["parameter"]: s["source"] for s in il6["parameter_sources"]}
+    assert "Del Valle" in sources["IL6_0"]
     missing = immunetwin("modules", "show", "nope", check=False)
     assert missing.returncode == 1 and "reynolds.pathogen" in missing.stderr
 

@@ -32,6 +32,10 @@ def _describe(module: Any) -> dict[str, Any]:
             }
             for p in module.ports
         ],
+        "parameter_sources": [
+            {"parameter": parameter, "source": source}
+            for parameter, source in module.parameter_sources
+        ],
     }
 
 
@@ -71,6 +75,10 @@ def show_module(
         for p in item["ports"]:
             term = f" [{p['term']}]" if p["term"] else ""
             typer.echo(f"  {p['role']:<9} {p['name']:<10} -> {p['target']:<10} {p['unit']}{term}")
+        if item["parameter_sources"]:
+            typer.echo("  parameter sources:")
+        for source in item["parameter_sources"]:
+            typer.echo(f"    {source['parameter']:<10} {source['source']}")
 
     run_action(action)
 

@@ -93,7 +93,7 @@ end
         name,
         read_antimony(text),
         ports,
-        citation=f"{DEL_VALLE}; inhibition form: Reynolds A et al. (2006) J Theor Biol 242:220",
+        citation=f"{DEL_VALLE}; inhibition form: Reynolds A et al. (2006) J Theor Biol 242:220-236",
         description=description,
         parameter_sources=sources,
     )
