@@ -343,3 +343,30 @@ def test_benchmark_dosed_model_all_kinetic_parameters(shared: Path) -> None:
     assert result.jacobian.shape == (41, len(model.species_ids), 17)
     assert np.all(np.isfinite(result.jacobian))
     assert time.perf_counter() - started < 60
+
+
+# --- a compartment smaller than 1 ----------------------------------------------------------
+
+# Species in a 0.45 compartment make the solver integrate rescaled states (a wrapped
+# integrator whose inputs are ordered differently); the derivatives used to come out 0.
+SMALL_COMPARTMENT = """
+model small_compartment
+  compartment nuc = 0.45, cyt = 1.4;
+  species A in cyt = 2, B in nuc = 0;
+  import_: A => B; k_in*A*cyt
+  export_: B => A; k_out*B*nuc
+  decay: B => ; d*B*nuc
+  k_in = 0.8; k_out = 0.3; d = 0.1;
+end
+"""
+
+
+@pytest.mark.parametrize("with_events", [False, True])
+def test_sensitivities_with_a_sub_unit_compartment(with_events: bool) -> None:
+    text = SMALL_COMPARTMENT
+    if with_events:
+        text = text.replace("end\n", "  at time > 2: A = A + 1;\nend\n")
+    model = compile_model(read_antimony(text))
+    times = np.linspace(0.0, 5.0, 11)
+    result = assert_matches_finite_differences(model, times, ["k_in", "k_out", "d"])
+    assert np.max(np.abs(result.jacobian)) > 0.01

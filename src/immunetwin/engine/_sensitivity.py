@@ -129,6 +129,13 @@ def _forward(integrators: SegmentIntegrators, grid: tuple[float, ...], m: int) -
     return found
 
 
+def _by_name(function: ca.Function, empty: Any, **named: Any) -> list[Any]:
+    """Positional inputs of a forward derivative, by name: the plain integrator and the
+    wrapper that rescales states (a model with non-unit nominal values) order them
+    differently, so positions must not be assumed."""
+    return [named.get(name, empty) for name in function.name_in()]
+
+
 def _num(value: ca.DM | ca.SX | float) -> np.ndarray:
     return np.asarray(ca.DM(value).full(), dtype=float)
 
@@ -171,12 +178,17 @@ class _ForwardReplay:
         params = np.concatenate([self.q, [start, h]])
         nominal = bound(self.integrators.get(grid))(x, 0.0, params)[0]
         seeds_p = np.vstack([self.dq, dt[None, :], -dt[None, :]])  # h = end - start
-        forward = bound(_forward(self.integrators, grid, m_dirs))
-        # inputs: 7 nominal inputs, 7 nominal outputs, then the 7 forward seeds
-        args: list[np.ndarray | float] = [x, 0.0, params, 0.0, 0.0, 0.0, 0.0]
-        args += [nominal, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0]
-        args += [S.ravel(order="F"), 0.0, seeds_p.ravel(order="F")]
-        sens = forward(*args)[0].reshape(m_dirs, T, n)  # column-major (n, T*m)
+        function = _forward(self.integrators, grid, m_dirs)
+        args = _by_name(
+            function,
+            0.0,
+            x0=x,
+            p=params,
+            out_xf=nominal,
+            fwd_x0=S.ravel(order="F"),
+            fwd_p=seeds_p.ravel(order="F"),
+        )
+        sens = bound(function)(*args)[0].reshape(m_dirs, T, n)  # column-major (n, T*m)
         states = nominal.reshape(T, n).T
         return states, [sens[:, k, :].T for k in range(T)]
 
@@ -438,10 +450,11 @@ def _chain_forward(
             nominal = integrators.get(rel)(x0=x, p=params)["xf"]
             forward = _forward(integrators, rel, dirs)
             seeds_p = ca.vertcat(Q, ca.MX.zeros(2, dirs))
-            empty = ca.MX()  # inputs and outputs the forward derivative does not need
-            inputs: list[Any] = [x, empty, params, *[empty] * 4, nominal, *[empty] * 6]
-            inputs += [S, empty, seeds_p]
-            sens = forward.call(inputs + [empty] * (forward.n_in() - len(inputs)))[0]
+            # inputs and outputs the forward derivative does not need stay empty
+            inputs = _by_name(
+                forward, ca.MX(), x0=x, p=params, out_xf=nominal, fwd_x0=S, fwd_p=seeds_p
+            )
+            sens = forward.call(inputs)[0]
             T = len(targets)
             for column, k in entry.recorded.items():
                 recorded[k] = (
