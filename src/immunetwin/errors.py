@@ -14,7 +14,9 @@ the matching built-in, so generic handlers (``except ValueError``) still catch i
     ├── SimulationError (RuntimeError)          the integrator or event loop failed
     ├── SteadyStateError (RuntimeError)         no steady state was found
     ├── InvalidInputError (ValueError)          bad arguments: tables, times, tolerances
-    │   └── ArchiveError                        a COMBINE/OMEX archive or SED-ML that is broken
+    │   ├── ArchiveError                        a COMBINE/OMEX archive or SED-ML that is broken
+    │   └── ProblemError                        a calibration problem (PEtab tables) that is
+    │                                           broken; names the file, row and column
     ├── CompositionError (ValueError)           modules cannot be assembled (every problem listed)
     └── CatalogError                            the model catalogue refused an operation
         ├── DuplicateEntryError (ValueError)    an id or alias that is already taken
@@ -77,6 +79,30 @@ class ArchiveError(InvalidInputError):
     """A COMBINE archive (OMEX) or SED-ML document is broken or lacks what is needed."""
 
 
+class ProblemError(InvalidInputError):
+    """A calibration problem (PEtab YAML or tables) is malformed.
+
+    ``file`` is the file at fault, ``row`` its line number (the header is line 1, the first
+    data row line 2) and ``column`` the column name; each is ``None`` where it does not apply.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        file: str | None = None,
+        row: int | None = None,
+        column: str | None = None,
+    ) -> None:
+        self.file = file
+        self.row = row
+        self.column = column
+        where = [part for part in (file, f"line {row}" if row is not None else None) if part]
+        if column is not None:
+            where.append(f"column '{column}'")
+        super().__init__(f"{', '.join(where)}: {message}" if where else message)
+
+
 class CompositionError(ImmuneTwinError, ValueError):
     """Modules cannot be assembled as wired; ``problems`` lists every one found, each naming
     the module and port involved."""
@@ -119,6 +145,7 @@ __all__ = [
     "InvalidInputError",
     "InvalidModelError",
     "ModelReadError",
+    "ProblemError",
     "SimulationError",
     "SteadyStateError",
     "UnitWarning",
