@@ -141,3 +141,14 @@ def decay_yaml(tmp_path: Path) -> Path:
 @pytest.fixture
 def turnover_yaml(tmp_path: Path) -> Path:
     return write_problem(tmp_path / "turnover", TURNOVER, TURNOVER_TABLES)
+
+
+@pytest.fixture
+def write_petab(tmp_path: Path) -> Callable[[str, str, dict[str, list[str]]], Path]:
+    """Writes a named problem: ``write_petab(name, antimony, tables)`` -> YAML path."""
+    return lambda name, antimony, tables: write_problem(tmp_path / name, antimony, tables)
+
+
+@pytest.fixture
+def decay_model() -> str:
+    return DECAY

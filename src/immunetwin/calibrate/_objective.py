@@ -74,6 +74,7 @@ class Evaluation:
     status: ObjectiveStatus
     measurements: tuple[Measurement, ...]
     message: str = ""
+    fisher: np.ndarray | None = None  # expected Fisher information of x, when asked for
 
     @property
     def ok(self) -> bool:
@@ -152,6 +153,14 @@ class _Group:
     constants: np.ndarray  # (n_other, N)
     links: np.ndarray  # (n_other, N): estimated parameter index or -1
     values: np.ndarray  # measured values
+    noise: NoiseDistribution = NoiseDistribution.NORMAL
+
+
+def _transformed(y: ca.SX, observable: Observable) -> ca.SX:
+    scale = observable.transformation
+    if scale is Scale.LIN:
+        return y
+    return ca.log(y) if scale is Scale.LOG else ca.log10(y)
 
 
 def _nllh(y: ca.SX, sigma: ca.SX, m: ca.SX, observable: Observable) -> ca.SX:
@@ -300,7 +309,19 @@ class Objective:
         z = ca.vertcat(*symbols.values()) if symbols else ca.SX(0, 1)
         m = ca.SX.sym("m")
         nllh = _nllh(y, sigma, m, o)
-        single = ca.Function(f"nllh_{o.id}", [z, m], [nllh, ca.gradient(nllh, z), y, sigma])
+        # the last two outputs feed the Fisher information: d(transformed y)/dz, d sigma/dz
+        single = ca.Function(
+            f"nllh_{o.id}",
+            [z, m],
+            [
+                nllh,
+                ca.gradient(nllh, z),
+                y,
+                sigma,
+                ca.gradient(_transformed(y, o), z),
+                ca.gradient(sigma, z),
+            ],
+        )
         measurements = [self.problem.measurements[i] for i in rows]
         columns = np.zeros((len(model_symbols), len(rows)), dtype=int)
         for r, k in enumerate(keys):
@@ -329,6 +350,7 @@ class Objective:
             constants=constants,
             links=links,
             values=np.array([m_.value for m_ in measurements]),
+            noise=o.noise_distribution,
         )
 
     def _resolve(
@@ -366,8 +388,13 @@ class Objective:
         """The negative log-likelihood with its exact gradient with respect to ``x``."""
         return self.evaluate(x, gradient=True)
 
-    def evaluate(self, x: Sequence[float] | np.ndarray, *, gradient: bool = False) -> Evaluation:
-        """Simulate every condition at ``x`` and evaluate the likelihood (and its gradient)."""
+    def evaluate(
+        self, x: Sequence[float] | np.ndarray, *, gradient: bool = False, fisher: bool = False
+    ) -> Evaluation:
+        """Simulate every condition at ``x`` and evaluate the likelihood (and its gradient;
+        with ``fisher``, also the expected Fisher information, a positive semi-definite
+        approximation of the Hessian that Gauss-Newton / trust-region optimisers use)."""
+        gradient = gradient or fisher
         x = np.array(x, dtype=float)
         linear = self.problem.to_linear(x)  # checks the shape
         theta = np.array([linear[id] for id in self.parameter_ids])
@@ -388,6 +415,7 @@ class Objective:
             derivatives.append(done[1])
         total = 0.0
         grad = np.zeros(len(x))
+        information = np.zeros((len(x), len(x)))
         simulated, sigmas = np.full(n, np.nan), np.full(n, np.nan)
         for g in self._groups:
             z_model = np.empty((len(g.model_symbols), len(g.rows)))
@@ -396,7 +424,8 @@ class Objective:
             linked = g.links >= 0
             z_other = np.where(linked, theta[np.where(linked, g.links, 0)], g.constants)
             z = np.vstack([z_model, z_other])
-            nllh, dz, y, sigma = (_as_array(v) for v in g.function(z, g.values[None, :]))
+            outputs = [_as_array(v) for v in g.function(z, g.values[None, :])]
+            nllh, dz, y, sigma, dy_dz, dsigma_dz = outputs
             simulated[g.rows], sigmas[g.rows] = y.ravel(), sigma.ravel()
             total += float(np.sum(nllh))
             if not gradient:
@@ -407,6 +436,8 @@ class Objective:
                 assert d is not None
                 grad += dz[:k_model, r] @ d[g.times[r], g.columns[:, r], :]
             np.add.at(grad, g.links[linked], dz[k_model:][linked] * dtheta[g.links[linked]])
+            if fisher:
+                information += self._fisher(g, derivatives, dy_dz, dsigma_dz, dtheta, sigma)
         status, message = ObjectiveStatus.SUCCESS, ""
         if not math.isfinite(total) or (gradient and not np.all(np.isfinite(grad))):
             bad = [self.problem.measurements[i] for i in np.flatnonzero(~np.isfinite(simulated))]
@@ -420,8 +451,40 @@ class Objective:
             total = math.inf
         return Evaluation(
             x, total, grad if gradient else None, simulated, sigmas, status,
-            self.problem.measurements, message,
+            self.problem.measurements, message, information if fisher else None,
         )  # fmt: skip
+
+    def _fisher(
+        self,
+        g: _Group,
+        derivatives: list[np.ndarray | None],
+        dy_dz: np.ndarray,
+        dsigma_dz: np.ndarray,
+        dtheta: np.ndarray,
+        sigma: np.ndarray,
+    ) -> np.ndarray:
+        """Expected Fisher information of one observable's measurements: per measurement
+        ``(J_y J_y^T + c J_s J_s^T) / sigma^2`` with J_y, J_s the x-gradients of the
+        transformed simulation and of sigma (c = 2 for normal noise, 1 for Laplace)."""
+        n = len(dtheta)
+        k_model = len(g.model_symbols)
+        c = 2.0 if g.noise is NoiseDistribution.NORMAL else 1.0
+        information = np.zeros((n, n))
+        for r in range(len(g.rows)):
+            d = derivatives[g.keys[r]]
+            assert d is not None
+            block = d[g.times[r], g.columns[:, r], :]
+            j_y = dy_dz[:k_model, r] @ block
+            j_s = dsigma_dz[:k_model, r] @ block
+            linked = g.links[:, r] >= 0
+            np.add.at(
+                j_y, g.links[linked, r], dy_dz[k_model:, r][linked] * dtheta[g.links[linked, r]]
+            )
+            np.add.at(
+                j_s, g.links[linked, r], dsigma_dz[k_model:, r][linked] * dtheta[g.links[linked, r]]
+            )
+            information += (np.outer(j_y, j_y) + c * np.outer(j_s, j_s)) / sigma.ravel()[r] ** 2
+        return information
 
     def _simulate(
         self, s: _Simulation, theta: np.ndarray, dtheta: np.ndarray, gradient: bool

@@ -13,6 +13,7 @@ from typing import Annotated
 import typer
 
 from immunetwin.cli._common import fail, run_action
+from immunetwin.cli.calibrate import calibrate, profile, sample
 from immunetwin.cli.compose import compose, modules_app
 from immunetwin.cli.models import models_app
 
@@ -30,6 +31,9 @@ app.add_typer(check_app, name="check")
 app.add_typer(models_app, name="models")
 app.add_typer(modules_app, name="modules")
 app.command("compose")(compose)
+app.command("calibrate")(calibrate)
+app.command("profile")(profile)
+app.command("sample")(sample)
 
 SolverOption = Annotated[
     str,

@@ -1,0 +1,349 @@
+"""Multistart optimisation: starts spread over the bounds, a gradient-based local optimiser
+with the objective's exact gradient, the starts run in parallel over the machine's cores.
+
+The default local optimiser is :class:`FidesTrustRegion` - the interior trust-region
+reflective method of the ``fides`` package (Fröhlich & Sorger 2022, the pyPESTO default for
+ODE models) fed our exact gradient and the expected Fisher information as its Hessian
+(Gauss-Newton for least squares). :class:`LBFGSB` (scipy) needs only gradients.
+
+What is minimised is ``nllh(x) - log prior(x)`` (``nllh_objective``); ``llh`` of a start is
+PEtab's log-likelihood at its end point, priors excluded. The starts come back sorted best
+first; :meth:`OptimizationResult.reached_best` counts the starts within a tolerance of the
+best value (the waterfall summary).
+"""
+
+from __future__ import annotations
+
+import abc
+import math
+import multiprocessing
+import os
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from scipy import optimize as scipy_optimize
+from scipy.stats import qmc
+
+from immunetwin.calibrate._objective import Objective
+from immunetwin.calibrate._problem import CalibrationProblem
+from immunetwin.calibrate.priors import minus_log_prior, sample_prior
+from immunetwin.errors import InvalidInputError
+
+FunctionAndGradient = Callable[[np.ndarray], tuple[float, np.ndarray]]
+WithHessian = Callable[[np.ndarray], tuple[float, np.ndarray, np.ndarray]]
+
+
+@dataclass(frozen=True, slots=True)
+class LocalResult:
+    x: np.ndarray
+    fval: float
+    converged: bool
+    message: str
+    iterations: int
+
+
+class AbstractLocalOptimizer(abc.ABC):
+    """A local optimiser over a box, given f and its gradient (and, where ``uses_hessian``,
+    a Hessian approximation as a third value)."""
+
+    uses_hessian: bool = False
+
+    @abc.abstractmethod
+    def minimize(
+        self, fun: Callable[[np.ndarray], Any], x0: np.ndarray, lower: np.ndarray, upper: np.ndarray
+    ) -> LocalResult: ...
+
+
+@dataclass(frozen=True)
+class FidesTrustRegion(AbstractLocalOptimizer):
+    """fides' trust-region reflective method with the Fisher information as Hessian."""
+
+    max_iterations: int = 500
+    fatol: float = 1e-6  # absolute change of the objective (nllh) at convergence
+    gatol: float = 1e-6
+    uses_hessian: bool = True
+
+    def minimize(
+        self, fun: Callable[[np.ndarray], Any], x0: np.ndarray, lower: np.ndarray, upper: np.ndarray
+    ) -> LocalResult:
+        import logging
+
+        import fides
+
+        optimizer = fides.Optimizer(
+            fun,
+            ub=upper,
+            lb=lower,
+            verbose=logging.ERROR,
+            options={
+                fides.Options.MAXITER: self.max_iterations,
+                fides.Options.FATOL: self.fatol,
+                fides.Options.FRTOL: 0.0,
+                fides.Options.GATOL: self.gatol,
+            },
+        )
+        fval, x, _, _ = optimizer.minimize(np.clip(x0, lower, upper))
+        flag = optimizer.exitflag
+        converged = flag in (fides.ExitFlag.FTOL, fides.ExitFlag.GTOL, fides.ExitFlag.XTOL)
+        return LocalResult(
+            np.asarray(x, dtype=float), float(fval), converged, flag.name, int(optimizer.iteration)
+        )
+
+
+@dataclass(frozen=True)
+class LBFGSB(AbstractLocalOptimizer):
+    """scipy's L-BFGS-B with the exact gradient."""
+
+    max_iterations: int = 1000
+    ftol: float = 1e-12
+    gtol: float = 1e-6
+
+    def minimize(
+        self, fun: Callable[[np.ndarray], Any], x0: np.ndarray, lower: np.ndarray, upper: np.ndarray
+    ) -> LocalResult:
+        result = scipy_optimize.minimize(
+            fun,
+            x0,
+            jac=True,
+            method="L-BFGS-B",
+            bounds=list(zip(lower, upper, strict=True)),
+            options={"maxiter": self.max_iterations, "ftol": self.ftol, "gtol": self.gtol},
+        )
+        return LocalResult(
+            np.asarray(result.x, dtype=float),
+            float(result.fun),
+            bool(result.success),
+            str(result.message),
+            int(result.nit),
+        )
+
+
+class AbstractStarts(abc.ABC):
+    """How start points are spread over the box (on the parameters' scales)."""
+
+    @abc.abstractmethod
+    def sample(
+        self, n: int, lower: np.ndarray, upper: np.ndarray, rng: np.random.Generator
+    ) -> np.ndarray: ...
+
+
+@dataclass(frozen=True)
+class LatinHypercube(AbstractStarts):
+    def sample(
+        self, n: int, lower: np.ndarray, upper: np.ndarray, rng: np.random.Generator
+    ) -> np.ndarray:
+        unit = qmc.LatinHypercube(d=len(lower), seed=rng).random(n)
+        return np.asarray(qmc.scale(unit, lower, upper))
+
+
+@dataclass(frozen=True)
+class Sobol(AbstractStarts):
+    def sample(
+        self, n: int, lower: np.ndarray, upper: np.ndarray, rng: np.random.Generator
+    ) -> np.ndarray:
+        unit = qmc.Sobol(d=len(lower), scramble=True, seed=rng).random(n)
+        return np.asarray(qmc.scale(unit, lower, upper))
+
+
+@dataclass(frozen=True)
+class StartResult:
+    """One local optimisation: where it started and ended, and what it cost."""
+
+    index: int
+    x0: np.ndarray
+    x: np.ndarray
+    fval: float  # nllh - log prior at x (what was minimised)
+    llh: float  # PEtab log-likelihood at x
+    converged: bool
+    message: str
+    iterations: int
+    evaluations: int  # objective + gradient evaluations
+    wall_s: float
+
+    @property
+    def seconds_per_evaluation(self) -> float:
+        return self.wall_s / max(self.evaluations, 1)
+
+
+@dataclass(frozen=True)
+class OptimizationResult:
+    """Every start, best first."""
+
+    parameter_ids: tuple[str, ...]
+    starts: tuple[StartResult, ...]
+    wall_s: float
+    workers: int
+    seed: int
+    scales: tuple[str, ...] = field(default=())
+
+    @property
+    def best(self) -> StartResult:
+        return self.starts[0]
+
+    def reached_best(self, tolerance: float = 0.1) -> int:
+        """How many starts ended within ``tolerance`` of the best objective value."""
+        best = self.best.fval
+        return sum(1 for s in self.starts if math.isfinite(s.fval) and s.fval - best <= tolerance)
+
+    def to_json(self, problem: CalibrationProblem) -> dict[str, Any]:
+        best = self.best
+        linear = problem.to_linear(best.x)
+        per_eval = [s.seconds_per_evaluation for s in self.starts if s.evaluations]
+        return {
+            "llh": best.llh,
+            "nllh_objective": best.fval,
+            "parameters": {
+                id: {"scale": scale, "value": float(v), "linear": linear[id]}
+                for id, scale, v in zip(self.parameter_ids, self.scales, best.x, strict=True)
+            },
+            "starts": len(self.starts),
+            "reached_best": self.reached_best(),
+            "converged": sum(1 for s in self.starts if s.converged),
+            "wall_s": self.wall_s,
+            "wall_s_per_start": float(np.median([s.wall_s for s in self.starts])),
+            "wall_s_per_evaluation": float(np.median(per_eval)) if per_eval else None,
+            "workers": self.workers,
+            "seed": self.seed,
+            "waterfall": [s.fval for s in self.starts],
+        }
+
+
+def objective_with_prior(objective: Objective) -> FunctionAndGradient:
+    """x -> (nllh - log prior, gradient); ``inf`` (and a zero gradient) where it fails."""
+    with_hessian = objective_with_prior_and_fisher(objective, fisher=False)
+
+    def fun(x: np.ndarray) -> tuple[float, np.ndarray]:
+        f, g, _ = with_hessian(x)
+        return f, g
+
+    return fun
+
+
+def objective_with_prior_and_fisher(objective: Objective, *, fisher: bool = True) -> WithHessian:
+    """x -> (nllh - log prior, gradient, Fisher information + the priors' curvature)."""
+    problem = objective.problem
+
+    def fun(x: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+        n = len(x)
+        evaluation = objective.evaluate(x, gradient=True, fisher=fisher)
+        if not evaluation.ok or evaluation.gradient is None:
+            return math.inf, np.zeros(n), np.zeros((n, n))
+        prior, prior_gradient, prior_curvature = minus_log_prior(problem, x, curvature=True)
+        hessian = evaluation.fisher if evaluation.fisher is not None else np.zeros((n, n))
+        return (
+            evaluation.nllh + prior,
+            evaluation.gradient + prior_gradient,
+            hessian + np.diag(prior_curvature),
+        )
+
+    return fun
+
+
+# Set in the parent before forking; read by the workers (CasADi objects do not pickle).
+_RUN: dict[str, Any] = {}
+
+
+def _run_start(index: int) -> StartResult:
+    objective: Objective = _RUN["objective"]
+    optimizer: AbstractLocalOptimizer = _RUN["optimizer"]
+    x0: np.ndarray = _RUN["starts"][index]
+    lower, upper = objective.problem.bounds_x()
+    base: Callable[[np.ndarray], Any] = (
+        objective_with_prior_and_fisher(objective)
+        if optimizer.uses_hessian
+        else objective_with_prior(objective)
+    )
+    count = [0]
+
+    def counted(x: np.ndarray) -> Any:
+        count[0] += 1
+        return base(x)
+
+    begin = time.perf_counter()
+    try:
+        local = optimizer.minimize(counted, x0, lower, upper)
+    except (ArithmeticError, ValueError, RuntimeError) as error:  # a diverging start
+        local = LocalResult(x0, math.inf, False, f"{type(error).__name__}: {error}", 0)
+    wall = time.perf_counter() - begin
+    llh = objective.llh(local.x) if math.isfinite(local.fval) else -math.inf
+    return StartResult(
+        index, x0, local.x, local.fval, llh, local.converged, local.message,
+        local.iterations, count[0], wall,
+    )  # fmt: skip
+
+
+def optimize(
+    problem: CalibrationProblem | Objective,
+    *,
+    starts: int = 20,
+    seed: int = 0,
+    optimizer: AbstractLocalOptimizer | None = None,
+    start_points: AbstractStarts | np.ndarray | None = None,
+    workers: int | None = None,
+    progress: Callable[[int, int, StartResult], None] | None = None,
+) -> OptimizationResult:
+    """Run ``starts`` local optimisations (``FidesTrustRegion()`` by default) from points
+    spread over the bounds (Latin hypercube by default; the initialization priors where every
+    parameter has one) and return them best first. ``workers`` processes run the starts
+    (default: every core)."""
+    objective = problem if isinstance(problem, Objective) else Objective(problem)
+    problem = objective.problem
+    if not problem.estimated:
+        raise InvalidInputError("the problem estimates no parameter (estimate = 1 in none)")
+    if starts < 1:
+        raise InvalidInputError(f"starts must be at least 1; got {starts}")
+    lower, upper = problem.bounds_x()
+    rng = np.random.default_rng(seed)
+    points: np.ndarray | None
+    if isinstance(start_points, np.ndarray):
+        points = np.atleast_2d(np.asarray(start_points, dtype=float))
+    else:
+        points = sample_prior(problem, starts, rng) if start_points is None else None
+        if points is None:
+            points = (start_points or LatinHypercube()).sample(starts, lower, upper, rng)
+    workers = max(1, min(workers or os.cpu_count() or 1, len(points)))
+    _RUN.update(objective=objective, optimizer=optimizer or FidesTrustRegion(), starts=points)
+    begin = time.perf_counter()
+    results: list[StartResult] = []
+    try:
+        if workers == 1 or "fork" not in multiprocessing.get_all_start_methods():
+            iterator: Any = map(_run_start, range(len(points)))
+            pool = None
+        else:
+            pool = multiprocessing.get_context("fork").Pool(workers)
+            iterator = pool.imap_unordered(_run_start, range(len(points)))
+        for result in iterator:
+            results.append(result)
+            if progress is not None:
+                progress(len(results), len(points), result)
+        if pool is not None:
+            pool.close()
+            pool.join()
+    finally:
+        _RUN.clear()
+    wall = time.perf_counter() - begin
+    ordered = sorted(results, key=lambda s: (not math.isfinite(s.fval), s.fval))
+    scales = tuple(p.scale.value for p in problem.estimated)
+    return OptimizationResult(problem.estimated_ids, tuple(ordered), wall, workers, seed, scales)
+
+
+def fixed_parameters(result: OptimizationResult) -> dict[str, float]:
+    """The best start's estimated parameters on their scales, by id."""
+    return dict(zip(result.parameter_ids, map(float, result.best.x), strict=True))
+
+
+__all__: Sequence[str] = (
+    "LBFGSB",
+    "AbstractLocalOptimizer",
+    "FidesTrustRegion",
+    "AbstractStarts",
+    "LatinHypercube",
+    "OptimizationResult",
+    "Sobol",
+    "StartResult",
+    "objective_with_prior",
+    "optimize",
+)
