@@ -47,7 +47,7 @@ def synthetic_patient(
     for key, every in SCHEDULE.items():
         q = twin.quantity(key)
         for day in np.arange(0.0, HORIZON_DAY, every):
-            true = float(np.interp(day, trajectory.time, trajectory.of(q.model_id)[0]))
+            true = float(np.interp(day, trajectory.time, q.canonical(trajectory.of(q.model_id)[0])))
             value = max(true, q.floor) * float(np.exp(rng.normal(0.0, q.log_sd)))
             measured.append(Measured(float(day), key, value))
     return trajectory, measured
@@ -74,7 +74,7 @@ def evaluate(twin: TwinModel, patient: int, size: int) -> list[dict[str, float]]
         covered, errors, active_hits, active_n = [], [], 0, 0
         for key in SCHEDULE:
             q = twin.quantity(key)
-            true = np.interp(result.time, truth.time, truth.of(q.model_id)[0])
+            true = np.interp(result.time, truth.time, q.canonical(truth.of(q.model_id)[0]))
             true = np.maximum(true, q.floor)[future]
             low, high = (np.maximum(b, q.floor)[future] for b in result.band(key, 0.9))
             median = np.maximum(result.quantities[key].median, q.floor)[future]

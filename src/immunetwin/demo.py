@@ -1,11 +1,12 @@
-"""The demo behind ``make demo``: the bundled dosed influenza model end to end, then the
-catalogue.
+"""The demo behind ``make demo`` and ``immunetwin demo``: the bundled dosed influenza model end
+to end, the catalogue, then the patient twin loop.
 
 Simulates the untreated and the treated course, finds the healthy equilibrium, ranks the
 parameters by their influence on the viral load (exact sensitivities through the dosing
 events); then opens the model catalogue (a SQLite file in the output folder, seeded with the
-shipped models), searches it, and runs the three outcomes of Reynolds et al. 2006 found there.
-Writes CSV files and PNG plots.
+shipped models), searches it, and runs the three outcomes of Reynolds et al. 2006 found there;
+finally follows a synthetic SARS-CoV-2-like pneumonia patient day by day with a twin
+(``immunetwin.twin.demo``) and writes ``twin-report.html``. Writes CSV files and PNG plots.
 """
 
 from __future__ import annotations
@@ -72,6 +73,9 @@ def main(argv: list[str] | None = None) -> None:
         print(f"    {name:6s} {value:8.3f}")
     print(f"wrote {out}/treated.csv, untreated.csv and PNG plots")
     catalogue_tour(out)
+    from immunetwin.twin.demo import run as twin_loop
+
+    twin_loop(out)
 
 
 def catalogue_tour(out: Path) -> None:

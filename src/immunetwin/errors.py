@@ -15,8 +15,10 @@ the matching built-in, so generic handlers (``except ValueError``) still catch i
     ├── SteadyStateError (RuntimeError)         no steady state was found
     ├── InvalidInputError (ValueError)          bad arguments: tables, times, tolerances
     │   ├── ArchiveError                        a COMBINE/OMEX archive or SED-ML that is broken
-    │   └── ProblemError                        a calibration problem (PEtab tables) that is
-    │                                           broken; names the file, row and column
+    │   ├── ProblemError                        a calibration problem (PEtab tables) that is
+    │   │                                       broken; names the file, row and column
+    │   └── PatientDataError                    patient data (CSV, FHIR) that cannot become a
+    │                                           timeline; names the source, row and field
     ├── CompositionError (ValueError)           modules cannot be assembled (every problem listed)
     └── CatalogError                            the model catalogue refused an operation
         ├── DuplicateEntryError (ValueError)    an id or alias that is already taken
@@ -103,6 +105,56 @@ class ProblemError(InvalidInputError):
         super().__init__(f"{', '.join(where)}: {message}" if where else message)
 
 
+class PatientDataError(InvalidInputError):
+    """Patient data (a CSV table, a FHIR bundle, or data merged into a timeline) is invalid.
+
+    ``source`` is the file (or other origin) at fault; ``row`` its CSV line number (as a text
+    editor counts it, comment lines included) or, when ``resource`` is set, the 1-based bundle
+    entry of that FHIR resource (``"Observation/il6-1"``); ``field`` the column or FHIR element
+    path. Each is ``None`` where it does not apply.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        source: str | None = None,
+        row: int | None = None,
+        field: str | None = None,
+        resource: str | None = None,
+    ) -> None:
+        self.message = message
+        self.source = source
+        self.row = row
+        self.field = field
+        self.resource = resource
+        where = [source] if source else []
+        if resource is not None:
+            where.append(f"entry {row} ({resource})" if row is not None else resource)
+        elif row is not None:
+            where.append(f"line {row}")
+        if field is not None:
+            where.append(f"field '{field}'")
+        super().__init__(f"{', '.join(where)}: {message}" if where else message)
+
+    def located(
+        self,
+        *,
+        source: str | None = None,
+        row: int | None = None,
+        field: str | None = None,
+        resource: str | None = None,
+    ) -> PatientDataError:
+        """The same error with a location; the arguments given replace the current ones."""
+        return PatientDataError(
+            self.message,
+            source=source if source is not None else self.source,
+            row=row if row is not None else self.row,
+            field=field if field is not None else self.field,
+            resource=resource if resource is not None else self.resource,
+        )
+
+
 class CompositionError(ImmuneTwinError, ValueError):
     """Modules cannot be assembled as wired; ``problems`` lists every one found, each naming
     the module and port involved."""
@@ -145,6 +197,7 @@ __all__ = [
     "InvalidInputError",
     "InvalidModelError",
     "ModelReadError",
+    "PatientDataError",
     "ProblemError",
     "SimulationError",
     "SteadyStateError",

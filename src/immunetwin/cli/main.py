@@ -16,6 +16,7 @@ from immunetwin.cli._common import fail, run_action
 from immunetwin.cli.calibrate import calibrate, profile, sample
 from immunetwin.cli.compose import compose, modules_app
 from immunetwin.cli.models import models_app
+from immunetwin.cli.twin import twin_app
 
 app = typer.Typer(
     name="immunetwin",
@@ -30,6 +31,7 @@ check_app = typer.Typer(
 app.add_typer(check_app, name="check")
 app.add_typer(models_app, name="models")
 app.add_typer(modules_app, name="modules")
+app.add_typer(twin_app, name="twin")
 app.command("compose")(compose)
 app.command("calibrate")(calibrate)
 app.command("profile")(profile)
@@ -288,3 +290,18 @@ def sbml_suite(
 
 if __name__ == "__main__":  # pragma: no cover
     app()
+
+
+@app.command()
+def demo(
+    out: Annotated[Path, typer.Option("--out", help="Output folder.")] = Path("demo-output"),
+) -> None:
+    """The main job end to end on bundled data: engine, catalogue, then a patient twin followed
+    day by day (writes twin-report.html)."""
+
+    def action() -> None:
+        from immunetwin.demo import main as run_demo
+
+        run_demo(["--out", str(out)])
+
+    run_action(action)

@@ -87,7 +87,7 @@ def _predicted_logs(
         i = int(np.argmin(np.abs(trajectories.time - m.time)))
         if abs(trajectories.time[i] - m.time) > 1e-9:
             raise InvalidInputError(f"no prediction at day {m.time} (internal grid error)")
-        values = trajectories.of(q.model_id)[:, i]
+        values = q.canonical(trajectories.of(q.model_id)[:, i])
         columns.append(np.log(np.maximum(values, q.floor)))
     return np.column_stack(columns)
 

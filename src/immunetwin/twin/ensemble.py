@@ -18,11 +18,27 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from immunetwin.compose.dosing import Regimen
-from immunetwin.engine import DormandPrince, simulate_ensemble
+from immunetwin.engine import CVODES, CompiledModel, DormandPrince, simulate_ensemble
 from immunetwin.errors import InvalidInputError, SimulationError
 from immunetwin.twin.model import TwinModel
 
 SOLVER = DormandPrince(rtol=1e-6, atol=1e-9)
+STIFF = CVODES(rtol=1e-6, atol=1e-9)  # for the members the explicit solver cannot finish
+
+
+def _simulate(
+    compiled: CompiledModel, grid: np.ndarray, ids: Sequence[str], table: np.ndarray, what: str
+) -> np.ndarray:
+    """values[n, i, k] of every member; members that fail with the fast explicit solver
+    (stiff corners of parameter space) are rerun with CVODES."""
+    result = simulate_ensemble(compiled, grid, ids, table, solver=SOLVER)
+    values = result.values.copy()
+    failed = [n for n, status in enumerate(result.status) if not status.ok]
+    if failed:
+        retry = simulate_ensemble(compiled, grid, ids, table[failed], solver=STIFF)
+        _check(retry.n_failed, retry.messages, what)
+        values[failed] = retry.values
+    return values
 
 
 @dataclass(frozen=True, eq=False)
@@ -105,15 +121,14 @@ def states_at_reference(
     interpolation (states are positive; interpolation error is below 1e-3 relative)."""
     compiled = twin.base
     grid = np.arange(0.0, float(np.max(infection_days)) + 2 * step, step)
-    result = simulate_ensemble(
-        compiled, grid, twin.parameter_ids, parameters, solver=SOLVER, workers=None
+    values = _simulate(
+        compiled, grid, twin.parameter_ids, parameters, "from infection to the reference time"
     )
-    _check(result.n_failed, result.messages, "from infection to the reference time")
     position = infection_days / step
     below = np.minimum(position.astype(int), len(grid) - 2)
     weight = (position - below)[:, None]
     members = np.arange(len(parameters))
-    low, high = result.values[members, below], result.values[members, below + 1]
+    low, high = values[members, below], values[members, below + 1]
     tiny = 1e-300
     logged = (1 - weight) * np.log(np.maximum(low, tiny)) + weight * np.log(np.maximum(high, tiny))
     states = np.where((low > 0) & (high > 0), np.exp(logged), (1 - weight) * low + weight * high)
@@ -156,11 +171,9 @@ def propagate(
         return Trajectories(grid, ensemble.state_ids, values, ensemble.weights)
     columns = list(ensemble.state_ids) + list(twin.parameter_ids)
     table = np.column_stack([ensemble.states, ensemble.parameters])
-    result = simulate_ensemble(compiled, grid, columns, table, solver=SOLVER)
-    _check(result.n_failed, result.messages, f"from day {grid[0]:g} to day {grid[-1]:g}")
-    ids = result.ids
-    order = [ids.index(s) for s in ensemble.state_ids]
-    return Trajectories(grid, ensemble.state_ids, result.values[:, :, order], ensemble.weights)
+    values = _simulate(compiled, grid, columns, table, f"from day {grid[0]:g} to day {grid[-1]:g}")
+    order = [compiled.species_ids.index(s) for s in ensemble.state_ids]
+    return Trajectories(grid, ensemble.state_ids, values[:, :, order], ensemble.weights)
 
 
 def advanced(ensemble: Ensemble, trajectories: Trajectories) -> Ensemble:

@@ -126,7 +126,7 @@ def forecast(
     weights = ensemble.weights
     quantities = {}
     for q in twin.quantities:
-        values = np.maximum(trajectories.of(q.model_id), 0.0)
+        values = np.maximum(q.canonical(trajectories.of(q.model_id)), 0.0)
         bands = weighted_quantiles(values, weights, LEVELS)
         noisy = np.maximum(values, q.floor) * np.exp(rng.normal(0.0, q.log_sd, values.shape))
         predictive = weighted_quantiles(noisy, weights, (0.025, 0.975))

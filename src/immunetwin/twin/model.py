@@ -46,6 +46,10 @@ class MeasuredQuantity:
     model_id: str
     log_sd: float
     floor: float  # predictions are floored here before taking logs (e.g. 1 copy/mL)
+    scale: float = 1.0  # canonical value = scale * model value (unit conversion)
+
+    def canonical(self, model_values: np.ndarray) -> np.ndarray:
+        return self.scale * np.asarray(model_values)
 
 
 @dataclass(frozen=True)
@@ -162,6 +166,36 @@ def _cleared_by(model_id: str, level: float, day: float) -> Callable[..., bool]:
     return test
 
 
+# Measurement noise (log-scale sd) and log floor per quantity: viral RNA by qPCR from swabs
+# varies by a factor of about 3 (sd 0.5 log10); cytokines by immunoassay about 30%; CRP 20%;
+# automated blood counts 15%.
+_NOISE = {
+    "sars_cov_2_rna": (0.5 * math.log(10.0), 1.0),
+    "il6": (0.3, 0.1),
+    "tnf": (0.3, 0.1),
+    "crp": (0.2, 0.1),
+    "neutrophils": (0.15, 0.01),
+    "lymphocytes": (0.15, 0.01),
+}
+
+
+def _measured() -> tuple[MeasuredQuantity, ...]:
+    """The viral pneumonia's observables (``twin.quantities``) with their noise."""
+    from immunetwin.twin.quantities import viral_pneumonia_observables
+
+    observables = viral_pneumonia_observables()
+    return tuple(
+        MeasuredQuantity(
+            m.quantity,
+            m.observable,
+            *_NOISE[m.quantity],
+            scale=1.0 / observables.factor(m.quantity),
+        )
+        for m in observables.mappings
+        if m.quantity in _NOISE
+    )
+
+
 def viral_pneumonia_twin() -> TwinModel:
     """The SARS-CoV-2-like pneumonia (``compose.diseases.viral_pneumonia``) as a twin model.
 
@@ -192,14 +226,7 @@ def viral_pneumonia_twin() -> TwinModel:
             varying("damage_k_N", 0.04, "neutrophil/TNF bystander damage (1/day)"),
             varying("cd8_r_E", 2.0, "CD8 effector expansion rate (1/day)"),
         ),
-        quantities=(
-            MeasuredQuantity("sars_cov_2_rna", "virus_V", 0.5 * math.log(10.0), 1.0),
-            MeasuredQuantity("il6", "il6_IL6", 0.3, 0.1),
-            MeasuredQuantity("tnf", "tnf_TNF", 0.3, 0.1),
-            MeasuredQuantity("crp", "crp_CRP", 0.2, 0.1),
-            MeasuredQuantity("neutrophils", "neutrophils_N", 0.15, 0.01),
-            MeasuredQuantity("lymphocytes", "lymphocytes_L", 0.15, 0.01),
-        ),
+        quantities=_measured(),
         outcomes=(
             Outcome(
                 "il6_above_70",
