@@ -16,7 +16,7 @@ from immunetwin.cli._common import fail, run_action
 from immunetwin.cli.calibrate import calibrate, profile, sample
 from immunetwin.cli.compose import compose, modules_app
 from immunetwin.cli.models import models_app
-from immunetwin.cli.twin import twin_app
+from immunetwin.cli.twin import trial, twin_app
 
 app = typer.Typer(
     name="immunetwin",
@@ -32,6 +32,7 @@ app.add_typer(check_app, name="check")
 app.add_typer(models_app, name="models")
 app.add_typer(modules_app, name="modules")
 app.add_typer(twin_app, name="twin")
+app.command("trial")(trial)
 app.command("compose")(compose)
 app.command("calibrate")(calibrate)
 app.command("profile")(profile)

@@ -268,3 +268,34 @@ def list_twins(db: DbOption = None, as_json: JsonOption = False) -> None:
         _echo(rows, as_json, text or "no twins yet")
 
     run_action(action)
+
+
+def trial(
+    spec: Annotated[Path, typer.Argument(help="Trial spec (YAML): model, patients, arms.")],
+    as_json: JsonOption = False,
+) -> None:
+    """Run an in-silico trial: a virtual cohort from the population, every arm, outcome rates."""
+
+    def action() -> None:
+        import yaml
+
+        from immunetwin.twin.service import twin_model
+        from immunetwin.twin.trial import run_trial, spec_from_dict
+
+        try:
+            data = yaml.safe_load(spec.read_text(encoding="utf-8"))
+        except yaml.YAMLError as exc:
+            fail(f"{spec} is not valid YAML: {exc}", 1)
+        parsed = spec_from_dict(data)
+        result = run_trial(twin_model(parsed.model), parsed)
+        lines = [
+            f"{parsed.patients} virtual patients, {len(parsed.arms)} arms, {result.wall_s:.1f} s"
+        ]
+        for arm in result.arms:
+            rates = ", ".join(
+                f"{k} {v:.1%} ({arm.differences[k]:+.1%})" for k, v in arm.rates.items()
+            )
+            lines.append(f"  {arm.name:<36} {rates}")
+        _echo(result.to_json(), as_json, "\n".join(lines))
+
+    run_action(action)
