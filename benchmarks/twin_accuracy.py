@@ -35,8 +35,9 @@ SCHEDULE = {
 
 def synthetic_patient(
     twin: TwinModel, rng: np.random.Generator
-) -> tuple[Trajectories, list[Measured]]:
-    """A patient drawn from the population: true trajectory and noisy, sparse measurements."""
+) -> tuple[Trajectories, list[Measured], dict[str, float]]:
+    """A patient drawn from the population: true trajectory, noisy sparse measurements, and
+    the true parameters."""
     parameters, tau = twin.sample_prior(1, rng)
     states = states_at_reference(twin, parameters, tau)
     truth = Ensemble(
@@ -50,12 +51,13 @@ def synthetic_patient(
             true = float(np.interp(day, trajectory.time, q.canonical(trajectory.of(q.model_id)[0])))
             value = max(true, q.floor) * float(np.exp(rng.normal(0.0, q.log_sd)))
             measured.append(Measured(float(day), key, value))
-    return trajectory, measured
+    truth_parameters = dict(zip(twin.parameter_ids, map(float, parameters[0]), strict=True))
+    return trajectory, measured, truth_parameters
 
 
 def evaluate(twin: TwinModel, patient: int, size: int) -> list[dict[str, float]]:
     rng = np.random.default_rng(1000 + patient)
-    truth, measured = synthetic_patient(twin, rng)
+    truth, measured, _ = synthetic_patient(twin, rng)
     rows = []
     for days in CUTOFFS:
         first = [m for m in measured if m.time < days]

@@ -66,7 +66,10 @@ def test_twin_commands_end_to_end(tmp_path: Path) -> None:
         ).stdout
     )
     recommendation = optimised["recommendation"]
-    assert len(optimised["compared"]) == 2
+    assert {c["name"] for c in optimised["compared"]} >= {
+        "no further treatment",
+        "antiviral x1 from day 4",
+    }
 
     approved = immunetwin("twin", "approve", "p1", str(recommendation), "--by", "Dr Ada", *db)
     assert "approved by Dr Ada" in approved.stdout

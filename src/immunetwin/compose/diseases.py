@@ -153,6 +153,15 @@ _PNEUMONIA_DISEASE = {
 }
 
 
+def pneumonia_dose_target(drug: str) -> str:
+    """The species of :func:`viral_pneumonia`'s model that a dose of ``drug`` adds to."""
+    if drug not in _PNEUMONIA_DRUGS:
+        raise InvalidInputError(
+            f"viral_pneumonia has no drug '{drug}'; its drugs are {', '.join(PNEUMONIA_DRUGS)}"
+        )
+    return f"{drug}_{'A_gut' if _PNEUMONIA_DRUGS[drug][0] == 'oral' else 'A'}"
+
+
 def viral_pneumonia_modules() -> tuple[Module, ...]:
     """The fourteen disease modules (no drugs)."""
     return (
@@ -206,6 +215,5 @@ def viral_pneumonia(
                 f"viral_pneumonia has no drug '{regimen.drug}'; its drugs are "
                 f"{', '.join(PNEUMONIA_DRUGS)}"
             )
-        oral = _PNEUMONIA_DRUGS[regimen.drug][0] == "oral"
-        model = doses_as_events(model, regimen, f"{regimen.drug}_{'A_gut' if oral else 'A'}")
+        model = doses_as_events(model, regimen, pneumonia_dose_target(regimen.drug))
     return Composition(model, composition.modules, composition.connections)

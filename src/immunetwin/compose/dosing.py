@@ -30,7 +30,7 @@ from typing import Any
 
 from immunetwin.compose.units import conversion_factor
 from immunetwin.errors import InvalidInputError
-from immunetwin.ir import Apply, Event, EventAssignment, Expr, Model, Num, Op, Sym, Time
+from immunetwin.ir import Apply, Event, EventAssignment, Expr, Model, Num, Op, Parameter, Sym, Time
 
 ROUTES = ("iv_bolus", "infusion", "oral")
 RECORD_KEY = "immunetwin:dosing"
@@ -201,6 +201,42 @@ def doses_as_events(
         events=(*model.events, *events),
         metadata=(*model.metadata, (RECORD_KEY, record)),
     )
+
+
+def dose_slots(
+    model: Model, times: Sequence[float], target_id: str, prefix: str
+) -> tuple[Model, tuple[str, ...]]:
+    """``model`` with a bolus dose slot at each of ``times``: a parameter per slot (the amount,
+    0 by default) added to ``target_id`` by a timed event. Setting or differentiating the
+    parameters makes dose amounts decision variables (optimal dosing with exact gradients
+    through the events)."""
+    taken = set(model.ids()) | {e.id for e in model.events}
+    ids = tuple(_fresh(f"{prefix}_amount", taken) for _ in times)
+    slot_model = dataclasses.replace(
+        model, parameters=(*model.parameters, *(Parameter(i, 0.0) for i in ids))
+    )
+    regimen = Regimen(prefix, 1.0, tuple(times), "iv_bolus")  # validates the times
+    events = _bolus_events(slot_model, regimen, target_id, f"slot_{prefix}", taken)
+    events = [
+        dataclasses.replace(
+            event,
+            assignments=tuple(
+                dataclasses.replace(a, math=_swap_amount(a.math, Sym(i))) for a in event.assignments
+            ),
+        )
+        for event, i in zip(events, ids, strict=True)
+    ]
+    return dataclasses.replace(slot_model, events=(*slot_model.events, *events)), ids
+
+
+def _swap_amount(expr: Expr, amount: Expr) -> Expr:
+    """The bolus expression ``target + 1`` (or ``target + 1/compartment``) with the unit
+    amount replaced by ``amount``."""
+    if isinstance(expr, Num):
+        return amount
+    if isinstance(expr, Apply):
+        return Apply(expr.op, tuple(_swap_amount(arg, amount) for arg in expr.args))
+    return expr
 
 
 def _bolus_events(

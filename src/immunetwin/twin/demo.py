@@ -119,7 +119,7 @@ def _summary_table(summary: dict[str, Any]) -> str:
 
 def _recommendation(service: TwinService, out: Path) -> str:
     recommendation, results = service.recommend(
-        NAME, ["antiviral", "corticosteroid", "anti_il6"], constraints=CONSTRAINTS
+        NAME, ["antiviral", "corticosteroid", "anti_il6"], constraints=CONSTRAINTS, members=8
     )
     chart = _harm_chart(results, out / "regimens.png")
     rows = "".join(
@@ -150,7 +150,7 @@ def _harm_chart(results: list[Any], path: Path) -> Path:
     shown = results[:10]
     fig, axis = plt.subplots(figsize=(8, 0.35 * len(shown) + 1.2))
     axis.barh([r.name for r in shown][::-1], [r.expected_harm for r in shown][::-1])
-    axis.set_xlabel("expected harm (peak damage + 0.02 x exposure)")
+    axis.set_xlabel("expected harm (peak damage + 0.005 x exposure)")
     fig.tight_layout()
     fig.savefig(path, dpi=90)
     plt.close(fig)

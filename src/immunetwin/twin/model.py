@@ -73,6 +73,7 @@ class TwinModel:
     outcomes: tuple[Outcome, ...]
     drugs: tuple[str, ...]
     infection_day: tuple[float, float, float, float]  # (mean, sd, lower, upper) in days
+    dose_target: Callable[[str], str] | None = None  # drug -> the species its doses add to
     _cache: dict[tuple[object, ...], CompiledModel] = field(
         default_factory=dict, compare=False, repr=False
     )
@@ -151,6 +152,7 @@ class TwinModel:
             self.outcomes,
             self.drugs,
             self.infection_day,
+            self.dose_target,
         )
 
 
@@ -207,7 +209,11 @@ def viral_pneumonia_twin() -> TwinModel:
     Measured: viral RNA (log-scale sd 0.5, i.e. a factor of 1.6 for qPCR variability and
     swab sampling), IL-6 and TNF (0.3), CRP (0.2), neutrophil and lymphocyte counts (0.15).
     """
-    from immunetwin.compose.diseases import PNEUMONIA_DRUGS, viral_pneumonia
+    from immunetwin.compose.diseases import (
+        PNEUMONIA_DRUGS,
+        pneumonia_dose_target,
+        viral_pneumonia,
+    )
 
     def build(regimens: Sequence[Regimen]) -> Model:
         return viral_pneumonia(regimens=regimens).model
@@ -246,4 +252,5 @@ def viral_pneumonia_twin() -> TwinModel:
         ),
         drugs=PNEUMONIA_DRUGS,
         infection_day=(5.0, 1.5, 1.0, 12.0),
+        dose_target=pneumonia_dose_target,
     )

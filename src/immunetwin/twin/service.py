@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import math
 import tempfile
 from collections.abc import Callable, Sequence
 from datetime import datetime
@@ -27,6 +28,7 @@ from immunetwin.twin.assimilate import (
     assimilate,
     calibrate_ensemble,
 )
+from immunetwin.twin.control import dosing_problem, optimise_dosing
 from immunetwin.twin.ensemble import Ensemble
 from immunetwin.twin.forecast import Forecast, forecast
 from immunetwin.twin.model import TwinModel, viral_pneumonia_twin
@@ -305,10 +307,13 @@ class TwinService:
         *,
         constraints: dict[str, Any] | None = None,
         horizon: float = 14.0,
-        exposure_weight: float = 0.02,
+        exposure_weight: float = 0.005,
+        members: int = 16,
     ) -> tuple[int, list[CandidateResult]]:
-        """Search the allowed regimens of ``drugs`` for the lowest expected harm; the best
-        is stored as a recommendation awaiting approval."""
+        """Regimens of ``drugs`` within ``constraints``: every standard-course option on the
+        allowed grid plus the gradient-optimised dosing (``twin.control``; drugs optimised
+        one after the other, each given the previous ones), all ranked by expected harm over
+        the whole posterior; the best is stored as a recommendation awaiting approval."""
         if not drugs:
             raise InvalidInputError("name at least one drug to optimise (--drug)")
         latest = self.store.version(name)
@@ -317,13 +322,38 @@ class TwinService:
         now = latest.ensemble.time
         limits = constraints_from_dict(constraints or {}, now)
         grid = candidate_grid(drugs, now, limits)
+        given = regimens_of(known.interventions)
+        optimised: list[Regimen] = []
+        for drug in drugs:
+            limit = limits.get(drug)
+            cumulative = None
+            if limit is not None and math.isfinite(limit.max_cumulative):
+                cumulative = limit.max_cumulative
+            problem = dosing_problem(
+                drug,
+                now,
+                horizon=horizon,
+                exposure_weight=exposure_weight,
+                first_day=None if limit is None else limit.first_day,
+                last_day=None if limit is None else limit.last_day,
+                min_interval=None if limit is None else limit.min_interval,
+                max_dose=None if limit is None else limit.max_dose,
+                max_cumulative=cumulative,
+            )
+            found = optimise_dosing(
+                twin, latest.ensemble, problem, given=[*given, *optimised], members=members
+            )
+            if found.regimen is not None:
+                optimised.append(found.regimen)
+        if optimised:
+            grid["optimised dosing (gradient)"] = optimised
         results = compare_regimens(
             twin,
             latest.ensemble,
             grid,
             horizon=horizon,
             exposure_weight=exposure_weight,
-            given=regimens_of(known.interventions),
+            given=given,
         )
         content = _recommendation_content(results, horizon, exposure_weight, now)
         return self.store.add_recommendation(name, latest.version, content), results

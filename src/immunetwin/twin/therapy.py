@@ -80,7 +80,7 @@ def compare_regimens(
     candidates: Mapping[str, Sequence[Regimen]],
     *,
     horizon: float = 14.0,
-    exposure_weight: float = 0.02,
+    exposure_weight: float = 0.005,
     given: Sequence[Regimen] = (),
 ) -> list[CandidateResult]:
     """Every candidate (plus "no further treatment") forecast from ``ensemble`` over
@@ -155,10 +155,13 @@ class DrugConstraints:
     last_day: float
     dose_scales: tuple[float, ...] = (0.5, 1.0, 2.0)
     max_cumulative: float = float("inf")
+    min_interval: float | None = None  # days between doses (optimal dosing slots)
+    max_dose: float | None = None  # mg per dose (optimal dosing)
 
 
 def constraints_from_dict(data: Mapping[str, Any], now: float) -> dict[str, DrugConstraints]:
-    """``{drug: {allowed_days: [a, b], dose_scales: [...], max_cumulative_dose: mg}}``."""
+    """``{drug: {allowed_days: [a, b], dose_scales: [...], max_cumulative_dose: mg,
+    min_interval: days, max_dose: mg}}``."""
     out = {}
     for drug, spec in data.items():
         if drug not in STANDARD:
@@ -168,11 +171,26 @@ def constraints_from_dict(data: Mapping[str, Any], now: float) -> dict[str, Drug
         days = spec.get("allowed_days", [now, now + 2])
         if len(days) != 2 or days[0] > days[1]:
             raise InvalidInputError(f"{drug}.allowed_days must be [first, last]; got {days}")
+        unknown = set(spec) - {
+            "allowed_days",
+            "dose_scales",
+            "max_cumulative_dose",
+            "min_interval",
+            "max_dose",
+        }
+        if unknown:
+            raise InvalidInputError(
+                f"unknown constraint(s) for {drug}: {', '.join(sorted(unknown))}; allowed: "
+                "allowed_days, dose_scales, max_cumulative_dose, min_interval, max_dose"
+            )
+        interval, dose = spec.get("min_interval"), spec.get("max_dose")
         out[drug] = DrugConstraints(
             max(float(days[0]), now),
             float(days[1]),
             tuple(float(x) for x in spec.get("dose_scales", (0.5, 1.0, 2.0))),
             float(spec.get("max_cumulative_dose", float("inf"))),
+            None if interval is None else float(interval),
+            None if dose is None else float(dose),
         )
     return out
 
