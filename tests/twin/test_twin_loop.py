@@ -138,3 +138,44 @@ def test_recommendation_compares_allowed_regimens_and_waits_for_approval(
     assert stored[0]["content"]["recommended"]["name"] == results[0].name
     with pytest.raises(InvalidInputError, match="known drugs"):
         service.recommend("p4", ["antiviral"], constraints={"aspirin": {}})
+
+
+def test_kalman_update_after_a_weighted_particle_update_keeps_members_and_predictions_paired(
+    patient,
+) -> None:  # type: ignore[no-untyped-def]
+    from immunetwin.twin.assimilate import EnsembleKalmanFilter, assimilate, calibrate_ensemble
+
+    observations, _, _ = patient
+    twin = viral_pneumonia_twin()
+    first = [o for o in observations if o.time < 2]
+    ensemble = calibrate_ensemble(twin, first, size=60, rng=np.random.default_rng(0))
+    weights = np.linspace(1.0, 3.0, ensemble.size)
+    weighted = ensemble.with_(weights=weights / weights.sum())
+    day2 = [o for o in observations if o.time == 2.0]
+    rng = np.random.default_rng(4)
+    updated = assimilate(twin, weighted, day2, method=EnsembleKalmanFilter(), rng=rng)
+    assert updated.effective_size == pytest.approx(updated.size)
+    # each member's prediction moved toward the data: the update used its own trajectory
+    il6 = next(o for o in day2 if o.quantity == "il6").value
+    q = twin.quantity("il6")
+    before = np.median(
+        np.abs(
+            np.log(
+                np.maximum(
+                    q.canonical(ensemble.states[:, ensemble.state_ids.index("il6_IL6")]), q.floor
+                )
+            )
+            - np.log(il6)
+        )
+    )
+    after = np.median(
+        np.abs(
+            np.log(
+                np.maximum(
+                    q.canonical(updated.states[:, updated.state_ids.index("il6_IL6")]), q.floor
+                )
+            )
+            - np.log(il6)
+        )
+    )
+    assert after < before

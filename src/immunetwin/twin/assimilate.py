@@ -171,11 +171,14 @@ class EnsembleKalmanFilter(AbstractFilter):
         measured: Sequence[Measured],
         rng: np.random.Generator,
     ) -> Ensemble:
-        if ensemble.effective_size < ensemble.size - 1e-6:  # weighted (after a particle
-            ensemble = ensemble.resampled(_systematic(ensemble.weights, ensemble.size, rng))
+        if ensemble.effective_size < ensemble.size - 1e-6:
+            # weighted (after a particle filter): resample to equal weights first, members
+            # and their trajectories alike
+            index = _systematic(ensemble.weights, ensemble.size, rng)
+            ensemble = ensemble.resampled(index)
             trajectories = Trajectories(
-                trajectories.time, trajectories.ids, trajectories.values, ensemble.weights
-            )  # only the last state matters below; weights are now equal
+                trajectories.time, trajectories.ids, trajectories.values[index], ensemble.weights
+            )
         augmented = _Augmented(twin, ensemble)
         predicted = _predicted_logs(twin, trajectories, measured)
         observed = np.log([m.value for m in measured])
