@@ -214,8 +214,15 @@ def approve(
     """Approve a recommendation: recorded with who and when."""
 
     def action() -> None:
-        done = _service(db).store.approve(name, recommendation, by)
-        _echo(done, as_json, f"recommendation {recommendation} approved by {done['approved_by']}")
+        done = _service(db).approve(name, recommendation, by)
+        planned = (
+            f"; its doses are in the record (version {done['version']})" if done["version"] else ""
+        )
+        _echo(
+            done,
+            as_json,
+            f"recommendation {recommendation} approved by {done['approved_by']}{planned}",
+        )
 
     run_action(action)
 

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from immunetwin.compose.dosing import Regimen
+from immunetwin.compose.dosing import Regimen, regimen_from_dict
 from immunetwin.errors import InvalidInputError, UnknownIdentifierError
 from immunetwin.twin.assimilate import (
     AbstractFilter,
@@ -357,6 +357,105 @@ class TwinService:
         )
         content = _recommendation_content(results, horizon, exposure_weight, now)
         return self.store.add_recommendation(name, latest.version, content), results
+
+    def replay(self, name: str) -> list[tuple[int, bool]]:
+        """Recompute every version from its recorded inputs (data, method, seed) and compare
+        with the stored posterior: (version, equal) per version."""
+        checked: list[tuple[int, bool]] = []
+        previous: TwinVersion | None = None
+        number = 1
+        while True:
+            try:
+                version = self.store.version(name, number)
+            except UnknownIdentifierError:
+                break
+            replayed = self._recompute(version, previous)
+            stored = version.ensemble
+            equal = (
+                replayed.time == stored.time
+                and np.allclose(replayed.parameters, stored.parameters, rtol=1e-9, atol=0)
+                and np.allclose(replayed.states, stored.states, rtol=1e-9, atol=1e-12)
+                and np.allclose(replayed.weights, stored.weights, rtol=1e-9, atol=0)
+            )
+            checked.append((number, bool(equal)))
+            previous, number = version, number + 1
+        return checked
+
+    def _recompute(self, version: TwinVersion, previous: TwinVersion | None) -> Ensemble:
+        inputs = version.inputs
+        twin = twin_model(inputs["model"])
+        timeline = timeline_from_json(inputs["timeline"])
+        settings = inputs.get("settings", {})
+        if previous is None:
+            return calibrate_ensemble(
+                twin,
+                _usable(twin, timeline.observations),
+                size=settings["size"],
+                iterations=settings["iterations"],
+                regimens=regimens_of(timeline.interventions),
+                rng=np.random.default_rng(settings["seed"]),
+            )
+        if "approval" in inputs and inputs.get("approval") != previous.inputs.get("approval"):
+            return previous.ensemble  # an approval plans doses; the posterior is unchanged
+        known = timeline_from_json(previous.inputs["timeline"])
+        before = previous.ensemble.time
+        fresh = [
+            o for o in timeline.observations if o.time > before and o not in known.observations
+        ]
+        return assimilate(
+            twin,
+            previous.ensemble,
+            _usable(twin, fresh),
+            method=FILTERS[settings["method"]](),
+            regimens=regimens_of(timeline.interventions),
+            rng=np.random.default_rng(settings["seed"]),
+        )
+
+    def approve(self, name: str, recommendation: int, by: str) -> dict[str, Any]:
+        """A person approves a recommendation: its doses enter the patient's record (a new
+        twin version, same ensemble, planned interventions added), atomically with the
+        approval row. Until then nothing in the record changes."""
+        content = self.store.recommendation(name, recommendation)["content"]
+        regimens = [regimen_from_dict(r) for r in content["recommended"]["regimens"]]
+        if not regimens:  # "no further treatment": nothing to add to the record
+            return self.store.approve(name, recommendation, by)
+        latest = self.store.version(name)
+        known = timeline_from_json(latest.inputs["timeline"])
+        planned = PatientTimeline(
+            known.patient_id,
+            known.reference,
+            (),
+            interventions_of(regimens, f"recommendation {recommendation}"),
+            known.reference_event,
+        )
+        merged = known.merged(planned)
+        data = timeline_to_json(merged)
+        inputs = {
+            **latest.inputs,
+            "timeline": data,
+            "data_summary": {
+                **latest.inputs.get("data_summary", {}),
+                "digest": _digest(data),
+                "planned_doses": len(planned.interventions),
+            },
+            "approval": {"recommendation": recommendation, "by": by},
+        }
+        method = f"approved recommendation {recommendation} (by {by.strip()}): doses planned"
+        return self.store.approve(
+            name,
+            recommendation,
+            by,
+            new_version=(latest.ensemble, method, inputs, latest.summary),
+        )
+
+
+def interventions_of(regimens: Sequence[Regimen], source: str) -> tuple[Intervention, ...]:
+    """A regimen's doses as interventions of the patient's record."""
+    return tuple(
+        Intervention(t, r.drug, a, Route(r.route), r.duration, source=source)
+        for r in regimens
+        for t, a in zip(r.times, r.amounts, strict=True)
+    )
 
 
 def _recommendation_content(

@@ -317,7 +317,35 @@ class TwinStore:
             )
             return int(result.inserted_primary_key[0])  # type: ignore[index]
 
-    def approve(self, name: str, recommendation: int, by: str) -> dict[str, Any]:
+    def recommendation(self, name: str, recommendation: int) -> dict[str, Any]:
+        with self._transaction() as conn:
+            row = (
+                conn.execute(
+                    sa.select(recommendations).where(
+                        recommendations.c.id == recommendation, recommendations.c.twin == name
+                    )
+                )
+                .mappings()
+                .first()
+            )
+        if row is None:
+            raise UnknownIdentifierError(
+                f"twin '{name}' has no recommendation {recommendation}; see "
+                f"'immunetwin twin history {name}'"
+            )
+        return {**dict(row), "content": json.loads(row["content"])}
+
+    def approve(
+        self,
+        name: str,
+        recommendation: int,
+        by: str,
+        *,
+        new_version: tuple[Ensemble, str, dict[str, Any], dict[str, Any]] | None = None,
+    ) -> dict[str, Any]:
+        """Record who approved ``recommendation`` and when; with ``new_version`` (ensemble,
+        method, inputs, summary) also add the version whose record holds the approved doses,
+        in the same transaction."""
         if not by.strip():
             raise InvalidInputError("an approval needs the approving person's name (--by)")
         with self._transaction() as conn:
@@ -341,7 +369,17 @@ class TwinStore:
                     recommendation=recommendation, approved_by=by.strip(), approved_at=at
                 )
             )
-        return {"recommendation": recommendation, "approved_by": by.strip(), "approved_at": at}
+            version = None
+            if new_version is not None:
+                ensemble, method, inputs, summary = new_version
+                number = self._latest_number(conn, name) + 1
+                version = self._add_version(conn, name, number, ensemble, method, inputs, summary)
+        return {
+            "recommendation": recommendation,
+            "approved_by": by.strip(),
+            "approved_at": at,
+            "version": None if version is None else version.version,
+        }
 
     def history(self, name: str) -> list[dict[str, Any]]:
         """Every event of a twin, oldest first: versions, forecasts, recommendations,
