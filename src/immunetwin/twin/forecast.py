@@ -132,15 +132,10 @@ def forecast(
         predictive = weighted_quantiles(noisy, weights, (0.025, 0.975))
         quantities[q.key] = QuantityForecast(q.key, q.model_id, bands, predictive)
     values_by_id = {id: trajectories.of(id) for id in trajectories.ids}
-    outcomes = {}
-    for outcome in twin.outcomes:
-        hits = np.array(
-            [
-                outcome.test(trajectories.time, {k: v[n] for k, v in values_by_id.items()})
-                for n in range(ensemble.size)
-            ]
-        )
-        outcomes[outcome.key] = float(weights @ hits)
+    outcomes = {
+        outcome.key: float(weights @ outcome.test(trajectories.time, values_by_id))
+        for outcome in twin.outcomes
+    }
     return Forecast(
         ensemble.time, trajectories.time, quantities, outcomes, tuple(regimens), trajectories
     )

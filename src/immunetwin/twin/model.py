@@ -54,11 +54,12 @@ class MeasuredQuantity:
 
 @dataclass(frozen=True)
 class Outcome:
-    """A clinical outcome defined on one trajectory: ``test(times, values by model id)``."""
+    """A clinical outcome defined on trajectories: ``test(times, values by model id)`` with
+    values of shape (members, times) returns a boolean per member."""
 
     key: str
     description: str
-    test: Callable[[np.ndarray, Mapping[str, np.ndarray]], bool]
+    test: Callable[[np.ndarray, Mapping[str, np.ndarray]], np.ndarray]
 
 
 @dataclass(frozen=True)
@@ -156,14 +157,16 @@ class TwinModel:
         )
 
 
-def _peak_above(model_id: str, threshold: float) -> Callable[..., bool]:
-    return lambda times, values: bool(np.max(values[model_id]) > threshold)
+def _peak_above(model_id: str, threshold: float) -> Callable[..., np.ndarray]:
+    return lambda times, values: np.max(values[model_id], axis=1) > threshold
 
 
-def _cleared_by(model_id: str, level: float, day: float) -> Callable[..., bool]:
-    def test(times: np.ndarray, values: Mapping[str, np.ndarray]) -> bool:
-        upto = times <= day
-        return bool(np.any(upto) and values[model_id][upto][-1] < level)
+def _cleared_by(model_id: str, level: float, day: float) -> Callable[..., np.ndarray]:
+    def test(times: np.ndarray, values: Mapping[str, np.ndarray]) -> np.ndarray:
+        upto = np.flatnonzero(times <= day)
+        if not len(upto):
+            return np.zeros(len(values[model_id]), dtype=bool)
+        return np.asarray(values[model_id][:, upto[-1]] < level)
 
     return test
 

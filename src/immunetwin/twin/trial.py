@@ -166,13 +166,7 @@ def run_trial(twin: TwinModel, spec: TrialSpec) -> TrialResult:
         trajectories = propagate(twin, cohort, times, arm.regimens)
         values = {id: trajectories.of(id) for id in trajectories.ids}
         hits_by_arm[arm.name] = {
-            o.key: np.array(
-                [
-                    o.test(trajectories.time, {k: v[n] for k, v in values.items()})
-                    for n in range(spec.patients)
-                ]
-            )
-            for o in twin.outcomes
+            o.key: np.asarray(o.test(trajectories.time, values)) for o in twin.outcomes
         }
         peaks[arm.name] = {}
         for q in twin.quantities:
