@@ -114,6 +114,9 @@ class Evaluation:
         )
 
 
+# One simulation's outputs (T, K) and, with the gradient, their derivatives (T, K, n_x).
+_Outputs = tuple[np.ndarray, np.ndarray | None]
+
 # A value in a formula or a model override: a constant, or estimated parameter j (linear value).
 _Source = tuple[float, int]  # (constant, -1) or (nan, j)
 
@@ -207,6 +210,17 @@ class Objective:
         self._compiled: dict[frozenset[str], CompiledModel] = {}
         self._simulations: list[_Simulation] = []
         self._groups = self._build_groups()
+        linked = set()
+        for s in self._simulations:
+            linked |= set(s.simulation.links.values())
+            if s.preequilibration is not None:
+                linked |= set(s.preequilibration.links.values())
+        self.simulated_parameters: tuple[int, ...] = tuple(sorted(linked))
+        """Indices into ``x`` of the parameters that enter a simulation (the others enter
+        only observable and noise formulas)."""
+        # the last simulations, keyed by those parameters: re-evaluating with only the others
+        # changed (hierarchical optimisation) integrates nothing
+        self._last: tuple[tuple[bool, bytes], list[_Outputs] | _Failed] | None = None
 
     # --- construction -------------------------------------------------------------------
 
@@ -402,17 +416,14 @@ class Objective:
             [s.derivative(np.array(v)) for s, v in zip(self._scales, theta, strict=True)]
         )
         n = len(self.problem.measurements)
-        values: list[np.ndarray] = []
-        derivatives: list[np.ndarray | None] = []
-        for simulation in self._simulations:
-            done = self._simulate(simulation, theta, dtheta, gradient)
-            if isinstance(done, _Failed):
-                return Evaluation(
-                    x, math.inf, None, np.full(n, np.nan), np.full(n, np.nan), done.status,
-                    self.problem.measurements, done.message,
-                )  # fmt: skip
-            values.append(done[0])
-            derivatives.append(done[1])
+        done = self._simulate_all(theta, dtheta, gradient)
+        if isinstance(done, _Failed):
+            return Evaluation(
+                x, math.inf, None, np.full(n, np.nan), np.full(n, np.nan), done.status,
+                self.problem.measurements, done.message,
+            )  # fmt: skip
+        values = [v for v, _ in done]
+        derivatives = [d for _, d in done]
         total = 0.0
         grad = np.zeros(len(x))
         information = np.zeros((len(x), len(x)))
@@ -431,13 +442,11 @@ class Objective:
             if not gradient:
                 continue
             k_model = len(g.model_symbols)
-            for r in range(len(g.rows)):
-                d = derivatives[g.keys[r]]
-                assert d is not None
-                grad += dz[:k_model, r] @ d[g.times[r], g.columns[:, r], :]
+            block = _model_block(g, derivatives, len(x))
+            grad += np.einsum("kr,rkn->n", dz[:k_model], block)
             np.add.at(grad, g.links[linked], dz[k_model:][linked] * dtheta[g.links[linked]])
             if fisher:
-                information += self._fisher(g, derivatives, dy_dz, dsigma_dz, dtheta, sigma)
+                information += self._fisher(g, block, dy_dz, dsigma_dz, dtheta, sigma)
         status, message = ObjectiveStatus.SUCCESS, ""
         if not math.isfinite(total) or (gradient and not np.all(np.isfinite(grad))):
             bad = [self.problem.measurements[i] for i in np.flatnonzero(~np.isfinite(simulated))]
@@ -454,10 +463,29 @@ class Objective:
             self.problem.measurements, message, information if fisher else None,
         )  # fmt: skip
 
+    def _simulate_all(
+        self, theta: np.ndarray, dtheta: np.ndarray, gradient: bool
+    ) -> list[_Outputs] | _Failed:
+        """Every simulation's outputs (and their derivatives), or the first failure; the last
+        result is reused while the simulated parameters stay the same."""
+        key = (gradient, theta[list(self.simulated_parameters)].tobytes())
+        if self._last is not None and self._last[0] == key:
+            return self._last[1]
+        results: list[_Outputs] = []
+        found: list[_Outputs] | _Failed = results
+        for simulation in self._simulations:
+            done = self._simulate(simulation, theta, dtheta, gradient)
+            if isinstance(done, _Failed):
+                found = done
+                break
+            results.append(done)
+        self._last = (key, found)
+        return found
+
     def _fisher(
         self,
         g: _Group,
-        derivatives: list[np.ndarray | None],
+        block: np.ndarray,
         dy_dz: np.ndarray,
         dsigma_dz: np.ndarray,
         dtheta: np.ndarray,
@@ -466,25 +494,16 @@ class Objective:
         """Expected Fisher information of one observable's measurements: per measurement
         ``(J_y J_y^T + c J_s J_s^T) / sigma^2`` with J_y, J_s the x-gradients of the
         transformed simulation and of sigma (c = 2 for normal noise, 1 for Laplace)."""
-        n = len(dtheta)
         k_model = len(g.model_symbols)
         c = 2.0 if g.noise is NoiseDistribution.NORMAL else 1.0
-        information = np.zeros((n, n))
-        for r in range(len(g.rows)):
-            d = derivatives[g.keys[r]]
-            assert d is not None
-            block = d[g.times[r], g.columns[:, r], :]
-            j_y = dy_dz[:k_model, r] @ block
-            j_s = dsigma_dz[:k_model, r] @ block
-            linked = g.links[:, r] >= 0
-            np.add.at(
-                j_y, g.links[linked, r], dy_dz[k_model:, r][linked] * dtheta[g.links[linked, r]]
-            )
-            np.add.at(
-                j_s, g.links[linked, r], dsigma_dz[k_model:, r][linked] * dtheta[g.links[linked, r]]
-            )
-            information += (np.outer(j_y, j_y) + c * np.outer(j_s, j_s)) / sigma.ravel()[r] ** 2
-        return information
+        j_y = np.einsum("kr,rkn->rn", dy_dz[:k_model], block)
+        j_s = np.einsum("kr,rkn->rn", dsigma_dz[:k_model], block)
+        symbol, row = np.nonzero(g.links >= 0)
+        column = g.links[symbol, row]
+        np.add.at(j_y, (row, column), dy_dz[k_model + symbol, row] * dtheta[column])
+        np.add.at(j_s, (row, column), dsigma_dz[k_model + symbol, row] * dtheta[column])
+        weight = 1.0 / sigma.ravel()[:, None] ** 2
+        return (j_y * weight).T @ j_y + c * (j_s * weight).T @ j_s
 
     def _simulate(
         self, s: _Simulation, theta: np.ndarray, dtheta: np.ndarray, gradient: bool
@@ -548,6 +567,17 @@ class Objective:
             return _Failed(ObjectiveStatus.SIMULATION_FAILED, sens.message)
         columns = [sens.ids.index(v) for v in s.outputs]
         return sens.values[:, columns], sens.jacobian[:, columns, :] @ seeds
+
+
+def _model_block(g: _Group, derivatives: list[np.ndarray | None], n: int) -> np.ndarray:
+    """(rows, model symbols, n_x): d (model value read by each row's formulas) / d x."""
+    block = np.empty((len(g.rows), len(g.model_symbols), n))
+    for key in np.unique(g.keys):
+        d = derivatives[key]
+        assert d is not None
+        rows = np.flatnonzero(g.keys == key)
+        block[rows] = d[g.times[rows][:, None], g.columns[:, rows].T, :]
+    return block
 
 
 @dataclass(frozen=True)

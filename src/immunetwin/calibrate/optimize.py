@@ -6,6 +6,11 @@ reflective method of the ``fides`` package (Fröhlich & Sorger 2022, the pyPESTO
 ODE models) fed our exact gradient and the expected Fisher information as its Hessian
 (Gauss-Newton for least squares). :class:`LBFGSB` (scipy) needs only gradients.
 
+A trial point where the objective fails (a simulation that cannot be integrated, e.g. a
+finite-time blow-up) is rejected and shrinks the trust region; a start point where it fails is
+redrawn. ``optimize(..., hierarchical=True)`` solves plain noise parameters in closed form
+inside each evaluation (:mod:`immunetwin.calibrate.hierarchical`).
+
 What is minimised is ``nllh(x) - log prior(x)`` (``nllh_objective``); ``llh`` of a start is
 PEtab's log-likelihood at its end point, priors excluded. The starts come back sorted best
 first; :meth:`OptimizationResult.reached_best` counts the starts within a tolerance of the
@@ -15,6 +20,7 @@ best value (the waterfall summary).
 from __future__ import annotations
 
 import abc
+import enum
 import math
 import multiprocessing
 import os
@@ -29,6 +35,7 @@ from scipy.stats import qmc
 
 from immunetwin.calibrate._objective import Objective
 from immunetwin.calibrate._problem import CalibrationProblem
+from immunetwin.calibrate.hierarchical import HierarchicalObjective
 from immunetwin.calibrate.priors import minus_log_prior, sample_prior
 from immunetwin.errors import InvalidInputError
 
@@ -57,13 +64,32 @@ class AbstractLocalOptimizer(abc.ABC):
     ) -> LocalResult: ...
 
 
+class Subspace(enum.Enum):
+    """Where fides solves its trust-region subproblem."""
+
+    TWO_D = "2D"  # the plane of the Newton step and the gradient (fides' default)
+    FULL = "full"  # the whole parameter space
+
+
 @dataclass(frozen=True)
 class FidesTrustRegion(AbstractLocalOptimizer):
-    """fides' trust-region reflective method with the Fisher information as Hessian."""
+    """fides' trust-region reflective method, by default with the Fisher information as
+    Hessian (Gauss-Newton).
+
+    ``hessian_update`` makes a fides Hessian approximation instead (called once per start):
+    ``fides.HybridFixed`` (Fisher information, then BFGS once the trust region stalls; the
+    fides paper's recommendation) or a quasi-Newton update such as ``fides.BFGS`` (gradients
+    only). ``subspace`` is where the trust-region subproblem is solved. A trial point where
+    the objective fails (a simulation that cannot be integrated) is rejected and the trust
+    region shrinks.
+    """
 
     max_iterations: int = 500
     fatol: float = 1e-6  # absolute change of the objective (nllh) at convergence
     gatol: float = 1e-6
+    frtol: float = 0.0  # relative change of the objective at convergence
+    subspace: Subspace = Subspace.TWO_D
+    hessian_update: Callable[[], Any] | None = None
     uses_hessian: bool = True
 
     def minimize(
@@ -72,18 +98,32 @@ class FidesTrustRegion(AbstractLocalOptimizer):
         import logging
 
         import fides
+        from fides.hessian_approximation import IterativeHessianApproximation
+
+        update = self.hessian_update() if self.hessian_update is not None else None
+        gradient_only = isinstance(update, IterativeHessianApproximation)
+
+        def guarded(x: np.ndarray) -> Any:
+            # fides tests convergence on the *trial* point's gradient even when it rejects the
+            # step: a failed simulation must not look like a zero gradient (a false GTOL stop)
+            f, g, h = fun(x)
+            if not math.isfinite(f):
+                g, h = np.full(len(x), np.nan), np.full((len(x), len(x)), np.nan)
+            return (f, g) if gradient_only else (f, g, h)
 
         optimizer = fides.Optimizer(
-            fun,
+            guarded,
             ub=upper,
             lb=lower,
             verbose=logging.ERROR,
             options={
                 fides.Options.MAXITER: self.max_iterations,
                 fides.Options.FATOL: self.fatol,
-                fides.Options.FRTOL: 0.0,
+                fides.Options.FRTOL: self.frtol,
                 fides.Options.GATOL: self.gatol,
+                fides.Options.SUBSPACE_DIM: self.subspace.value,
             },
+            hessian_update=update,
         )
         fval, x, _, _ = optimizer.minimize(np.clip(x0, lower, upper))
         flag = optimizer.exitflag
@@ -170,7 +210,8 @@ class StartResult:
 
 @dataclass(frozen=True)
 class OptimizationResult:
-    """Every start, best first."""
+    """Every start, best first; ``inner_ids``: the parameters solved in closed form inside
+    each evaluation (hierarchical optimisation)."""
 
     parameter_ids: tuple[str, ...]
     starts: tuple[StartResult, ...]
@@ -178,6 +219,7 @@ class OptimizationResult:
     workers: int
     seed: int
     scales: tuple[str, ...] = field(default=())
+    inner_ids: tuple[str, ...] = field(default=())
 
     @property
     def best(self) -> StartResult:
@@ -205,13 +247,14 @@ class OptimizationResult:
             "wall_s": self.wall_s,
             "wall_s_per_start": float(np.median([s.wall_s for s in self.starts])),
             "wall_s_per_evaluation": float(np.median(per_eval)) if per_eval else None,
+            "hierarchical": list(self.inner_ids),
             "workers": self.workers,
             "seed": self.seed,
             "waterfall": [s.fval for s in self.starts],
         }
 
 
-def objective_with_prior(objective: Objective) -> FunctionAndGradient:
+def objective_with_prior(objective: Objective | HierarchicalObjective) -> FunctionAndGradient:
     """x -> (nllh - log prior, gradient); ``inf`` (and a zero gradient) where it fails."""
     with_hessian = objective_with_prior_and_fisher(objective, fisher=False)
 
@@ -222,8 +265,14 @@ def objective_with_prior(objective: Objective) -> FunctionAndGradient:
     return fun
 
 
-def objective_with_prior_and_fisher(objective: Objective, *, fisher: bool = True) -> WithHessian:
-    """x -> (nllh - log prior, gradient, Fisher information + the priors' curvature)."""
+def objective_with_prior_and_fisher(
+    objective: Objective | HierarchicalObjective, *, fisher: bool = True
+) -> WithHessian:
+    """x -> (nllh - log prior, gradient, Fisher information + the priors' curvature).
+
+    For a :class:`HierarchicalObjective`, ``x`` holds its outer parameters and the values are
+    those of the profiled objective (the inner parameters at their optimum).
+    """
     problem = objective.problem
 
     def fun(x: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
@@ -231,13 +280,17 @@ def objective_with_prior_and_fisher(objective: Objective, *, fisher: bool = True
         evaluation = objective.evaluate(x, gradient=True, fisher=fisher)
         if not evaluation.ok or evaluation.gradient is None:
             return math.inf, np.zeros(n), np.zeros((n, n))
-        prior, prior_gradient, prior_curvature = minus_log_prior(problem, x, curvature=True)
-        hessian = evaluation.fisher if evaluation.fisher is not None else np.zeros((n, n))
-        return (
-            evaluation.nllh + prior,
-            evaluation.gradient + prior_gradient,
-            hessian + np.diag(prior_curvature),
-        )
+        full = evaluation.x
+        prior, prior_gradient, prior_curvature = minus_log_prior(problem, full, curvature=True)
+        if isinstance(objective, HierarchicalObjective):
+            gradient, information = objective.profiled(evaluation)
+            outer = objective.outer_index
+            prior_gradient, prior_curvature = prior_gradient[outer], prior_curvature[outer]
+        else:
+            gradient, information = evaluation.gradient, evaluation.fisher
+        hessian = information if information is not None else np.zeros((n, n))
+        hessian = hessian + np.diag(prior_curvature)
+        return evaluation.nllh + prior, gradient + prior_gradient, hessian
 
     return fun
 
@@ -249,12 +302,17 @@ _RUN: dict[str, Any] = {}
 def _run_start(index: int) -> StartResult:
     objective: Objective = _RUN["objective"]
     optimizer: AbstractLocalOptimizer = _RUN["optimizer"]
+    profiled: HierarchicalObjective | None = _RUN["hierarchical"]
     x0: np.ndarray = _RUN["starts"][index]
+    searched: Objective | HierarchicalObjective = objective
     lower, upper = objective.problem.bounds_x()
+    if profiled is not None:
+        searched = profiled
+        lower, upper = profiled.bounds_x()
     base: Callable[[np.ndarray], Any] = (
-        objective_with_prior_and_fisher(objective)
+        objective_with_prior_and_fisher(searched)
         if optimizer.uses_hessian
-        else objective_with_prior(objective)
+        else objective_with_prior(searched)
     )
     count = [0]
 
@@ -263,14 +321,19 @@ def _run_start(index: int) -> StartResult:
         return base(x)
 
     begin = time.perf_counter()
+    start = x0 if profiled is None else profiled.outer(x0)
     try:
-        local = optimizer.minimize(counted, x0, lower, upper)
+        local = optimizer.minimize(counted, start, lower, upper)
     except (ArithmeticError, ValueError, RuntimeError) as error:  # a diverging start
-        local = LocalResult(x0, math.inf, False, f"{type(error).__name__}: {error}", 0)
+        local = LocalResult(start, math.inf, False, f"{type(error).__name__}: {error}", 0)
+    x = local.x
+    if profiled is not None:  # the inner parameters at their optimum (or as drawn)
+        x = profiled.full_x(x) if math.isfinite(local.fval) else x0.copy()
+        x[profiled.outer_index] = local.x
     wall = time.perf_counter() - begin
-    llh = objective.llh(local.x) if math.isfinite(local.fval) else -math.inf
+    llh = objective.llh(x) if math.isfinite(local.fval) else -math.inf
     return StartResult(
-        index, x0, local.x, local.fval, llh, local.converged, local.message,
+        index, x0, x, local.fval, llh, local.converged, local.message,
         local.iterations, count[0], wall,
     )  # fmt: skip
 
@@ -284,11 +347,21 @@ def optimize(
     start_points: AbstractStarts | np.ndarray | None = None,
     workers: int | None = None,
     progress: Callable[[int, int, StartResult], None] | None = None,
+    resample_failed: int = 100,
+    hierarchical: bool = False,
 ) -> OptimizationResult:
     """Run ``starts`` local optimisations (``FidesTrustRegion()`` by default) from points
     spread over the bounds (Latin hypercube by default; the initialization priors where every
     parameter has one) and return them best first. ``workers`` processes run the starts
-    (default: every core)."""
+    (default: every core).
+
+    A drawn start point where the objective cannot be evaluated (its simulation fails) is
+    redrawn from the same distribution, at most ``resample_failed`` times (pyPESTO's
+    ``check_fval``); an array of ``start_points`` is used as given. With ``hierarchical``, the
+    noise parameters that have a closed-form optimum (:class:`HierarchicalObjective`) are not
+    searched: every evaluation sets them to their optimum, each start's ``x`` holds them
+    filled in, and :attr:`OptimizationResult.inner_ids` names them.
+    """
     objective = problem if isinstance(problem, Objective) else Objective(problem)
     problem = objective.problem
     if not problem.estimated:
@@ -304,8 +377,16 @@ def optimize(
         points = sample_prior(problem, starts, rng) if start_points is None else None
         if points is None:
             points = (start_points or LatinHypercube()).sample(starts, lower, upper, rng)
+    if resample_failed and not isinstance(start_points, np.ndarray):
+        points = _resample_failed(objective, points, start_points, rng, resample_failed)
     workers = max(1, min(workers or os.cpu_count() or 1, len(points)))
-    _RUN.update(objective=objective, optimizer=optimizer or FidesTrustRegion(), starts=points)
+    profiled = HierarchicalObjective(objective) if hierarchical else None
+    _RUN.update(
+        objective=objective,
+        optimizer=optimizer or FidesTrustRegion(),
+        starts=points,
+        hierarchical=profiled,
+    )
     begin = time.perf_counter()
     results: list[StartResult] = []
     try:
@@ -327,7 +408,41 @@ def optimize(
     wall = time.perf_counter() - begin
     ordered = sorted(results, key=lambda s: (not math.isfinite(s.fval), s.fval))
     scales = tuple(p.scale.value for p in problem.estimated)
-    return OptimizationResult(problem.estimated_ids, tuple(ordered), wall, workers, seed, scales)
+    inner = profiled.inner_ids if profiled is not None else ()
+    return OptimizationResult(
+        problem.estimated_ids, tuple(ordered), wall, workers, seed, scales, inner
+    )
+
+
+def _resample_failed(
+    objective: Objective,
+    points: np.ndarray,
+    sampler: AbstractStarts | None,
+    rng: np.random.Generator,
+    draws: int,
+) -> np.ndarray:
+    """Redraw (from the same distribution) the start points where the objective cannot be
+    evaluated (a failed simulation), at most ``draws`` times each; pyPESTO's ``check_fval``."""
+    problem = objective.problem
+    lower, upper = problem.bounds_x()
+    points = points.copy()
+    bad = [i for i, x in enumerate(points) if not _finite(objective, x)]
+    for _ in range(draws):
+        if not bad:
+            break
+        fresh = sample_prior(problem, len(bad), rng) if sampler is None else None
+        if fresh is None:
+            fresh = (sampler or LatinHypercube()).sample(len(bad), lower, upper, rng)
+        for i, x in zip(bad, fresh, strict=True):
+            points[i] = x
+        bad = [i for i in bad if not _finite(objective, points[i])]
+    return points
+
+
+def _finite(objective: Objective, x: np.ndarray) -> bool:
+    # with the gradient: its forward sensitivities can fail where the simulation alone does not
+    evaluation = objective.evaluate(x, gradient=True)
+    return evaluation.ok and math.isfinite(minus_log_prior(objective.problem, x)[0])
 
 
 def fixed_parameters(result: OptimizationResult) -> dict[str, float]:
@@ -344,6 +459,7 @@ __all__: Sequence[str] = (
     "OptimizationResult",
     "Sobol",
     "StartResult",
+    "Subspace",
     "objective_with_prior",
     "optimize",
 )

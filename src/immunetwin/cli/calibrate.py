@@ -51,6 +51,12 @@ def calibrate(
         bool,
         typer.Option("--evaluate-nominal", help="Only evaluate llh at the nominal parameters."),
     ] = False,
+    hierarchical: Annotated[
+        bool,
+        typer.Option(
+            "--hierarchical", help="Set noise (sigma) parameters in closed form at each step."
+        ),
+    ] = False,
     as_json: JsonOption = False,
 ) -> None:
     """Fit a PEtab problem: multistart with exact gradients, both cores."""
@@ -77,7 +83,9 @@ def calibrate(
             else:
                 typer.echo(f"llh {data['llh']:.6f}  |gradient| {data['gradient_norm']:.3g}")
             return
-        result = optimize(objective, starts=starts, seed=seed, progress=_progress)
+        result = optimize(
+            objective, starts=starts, seed=seed, progress=_progress, hierarchical=hierarchical
+        )
         data = result.to_json(objective.problem)
         if out is not None:
             out.mkdir(parents=True, exist_ok=True)
