@@ -71,13 +71,20 @@ def test_twin_commands_end_to_end(tmp_path: Path) -> None:
         "antiviral x1 from day 4",
     }
 
-    approved = immunetwin("twin", "approve", "p1", str(recommendation), "--by", "Dr Ada", *db)
-    assert "approved by Dr Ada" in approved.stdout
+    approved = json.loads(
+        immunetwin(
+            "twin", "approve", "p1", str(recommendation), "--by", "Dr Ada", *db, "--json"
+        ).stdout
+    )
+    assert approved["approved_by"] == "Dr Ada"
+    # approving puts the recommended doses into the record as a new version (none if the
+    # recommendation is no further treatment)
+    expected = 2 if approved["version"] is None else 3
     history = json.loads(immunetwin("twin", "history", "p1", *db, "--json").stdout)
-    assert [e["event"] for e in history].count("version") == 2
+    assert [e["event"] for e in history].count("version") == expected
     assert any(e.get("approved_by") == "Dr Ada" for e in history)
     listed = json.loads(immunetwin("twin", "list", *db, "--json").stdout)
-    assert listed[0]["name"] == "p1" and listed[0]["versions"] == 2
+    assert listed[0]["name"] == "p1" and listed[0]["versions"] == expected
 
     missing = immunetwin("twin", "forecast", "nobody", "--horizon", "3", *db, check=False)
     assert missing.returncode == 1 and "p1" in missing.stderr
