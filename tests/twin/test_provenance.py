@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from immunetwin.errors import PatientDataError
+from immunetwin.errors import InvalidInputError, PatientDataError
 from immunetwin.twin.demo import demo_patient
 from immunetwin.twin.service import TwinService, read_timeline
 from immunetwin.twin.store import TwinStore
@@ -105,3 +105,27 @@ def test_killed_mid_update_leaves_the_record_consistent(tmp_path: Path) -> None:
         versions = [e["version"] for e in service.store.history("k") if e["event"] == "version"]
         assert versions == list(range(1, len(versions) + 1))
         service.store.version("k")  # the latest version loads whole
+
+
+def test_a_fitted_population_becomes_the_twins_prior_and_replays(tmp_path: Path) -> None:
+    import math
+
+    service = TwinService(TwinStore.open(tmp_path / "twins.sqlite"))
+    # a narrow population around a doubled CD8 expansion rate, as calibrate.population writes
+    population = {
+        "parameters": {"cd8_r_E": {"scale": "log10", "mean": math.log10(4.0), "sd": 0.01}}
+    }
+    version = service.create(
+        "pop", "viral_pneumonia", demo_patient().until(1.5), size=40, population=population
+    )
+    assert version.summary["cd8_r_E"]["median"] == pytest.approx(4.0, rel=0.1)
+    assert service.store.version("pop").inputs["population"] == population
+    assert service.replay("pop") == [(1, True)]
+    with pytest.raises(InvalidInputError, match="log-normal"):
+        service.create(
+            "bad",
+            "viral_pneumonia",
+            demo_patient().until(1.5),
+            size=40,
+            population={"parameters": {"cd8_r_E": {"scale": "lin", "mean": 2, "sd": 0.1}}},
+        )

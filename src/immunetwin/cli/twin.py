@@ -42,6 +42,10 @@ def create(
     model: Annotated[str, typer.Option("--model", help="Twin model (e.g. viral_pneumonia).")],
     patient: Annotated[Path, typer.Option("--patient", help="Patient data: CSV or FHIR JSON.")],
     size: Annotated[int, typer.Option("--size", min=20, help="Ensemble members.")] = 500,
+    population: Annotated[
+        Path | None,
+        typer.Option("--population", help="Population prior (JSON of a fitted population)."),
+    ] = None,
     seed: SeedOption = 0,
     db: DbOption = None,
     as_json: JsonOption = False,
@@ -51,7 +55,15 @@ def create(
     def action() -> None:
         from immunetwin.twin.service import read_timeline
 
-        version = _service(db).create(name, model, read_timeline(patient), size=size, seed=seed)
+        prior = None
+        if population is not None:
+            try:
+                prior = json.loads(population.read_text(encoding="utf-8"))
+            except json.JSONDecodeError as exc:
+                fail(f"{population} is not valid JSON: {exc}", 1)
+        version = _service(db).create(
+            name, model, read_timeline(patient), size=size, seed=seed, population=prior
+        )
         data = {
             "twin": name,
             "version": version.version,

@@ -68,6 +68,38 @@ def twin_model(name: str) -> TwinModel:
     return factory()
 
 
+def population_from_json(data: dict[str, Any]) -> tuple[dict[str, float], dict[str, float]]:
+    """(medians, log-scale sds) from ``PopulationPrior.to_json()`` (means and sds on each
+    parameter's scale: lin, log or log10)."""
+    try:
+        parameters = data["parameters"]
+        medians, log_sds = {}, {}
+        for id, item in parameters.items():
+            scale, mean, sd = item["scale"], float(item["mean"]), float(item["sd"])
+            if scale == "log10":
+                medians[id], log_sds[id] = 10.0**mean, sd * math.log(10.0)
+            elif scale == "log":
+                medians[id], log_sds[id] = math.exp(mean), sd
+            else:
+                raise InvalidInputError(
+                    f"population parameter '{id}' is on the '{scale}' scale; a twin's "
+                    "population is log-normal: fit it on the log or log10 scale"
+                )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise InvalidInputError(
+            f"a population file must be PopulationPrior.to_json() output: "
+            f"{{'parameters': {{id: {{'scale', 'mean', 'sd'}}}}}}; {type(exc).__name__}: {exc}"
+        ) from None
+    return medians, log_sds
+
+
+def _twin_of(inputs: dict[str, Any]) -> TwinModel:
+    """The twin model a version was made with (with its population, if one was given)."""
+    twin = twin_model(inputs["model"])
+    population = inputs.get("population")
+    return twin.with_population(*population_from_json(population)) if population else twin
+
+
 def regimens_of(interventions: Sequence[Intervention]) -> list[Regimen]:
     """Doses grouped into regimens by (drug, route, duration), times in patient days."""
     groups: dict[tuple[str, str, float | None], list[Intervention]] = {}
@@ -164,8 +196,12 @@ class TwinService:
         size: int = 500,
         seed: int = 0,
         iterations: int = 4,
+        population: dict[str, Any] | None = None,
     ) -> TwinVersion:
-        twin = twin_model(model)
+        """Create a twin from the first data; ``population`` (``PopulationPrior.to_json()``,
+        e.g. fitted from other patients by ``calibrate.population``) replaces the model's
+        default population prior."""
+        twin = _twin_of({"model": model, "population": population})
         usable = _usable(twin, timeline.observations)
         if not usable:
             raise InvalidInputError(
@@ -191,6 +227,7 @@ class TwinService:
             },
             "settings": {"size": size, "seed": seed, "iterations": iterations},
             "model": model,
+            "population": population,
         }
         return self.store.create(
             name,
@@ -208,7 +245,7 @@ class TwinService:
         if method not in FILTERS:
             raise InvalidInputError(f"--method must be one of {', '.join(FILTERS)}; got '{method}'")
         latest = self.store.version(name)
-        twin = twin_model(latest.inputs["model"])
+        twin = _twin_of(latest.inputs)
         known = timeline_from_json(latest.inputs["timeline"])
         merged = known.merged(new_data)  # refuses duplicates and out-of-order data
         fresh = [o for o in new_data.observations if o.time > latest.ensemble.time]
@@ -289,7 +326,7 @@ class TwinService:
         """Forecast ``horizon`` days ahead under ``regimens`` (default: the doses already in
         the patient's record, none more)."""
         latest = self.store.version(name)
-        twin = twin_model(latest.inputs["model"])
+        twin = _twin_of(latest.inputs)
         known = timeline_from_json(latest.inputs["timeline"])
         given = regimens_of(known.interventions)
         plan = given if regimens is None else [*given, *regimens]
@@ -317,7 +354,7 @@ class TwinService:
         if not drugs:
             raise InvalidInputError("name at least one drug to optimise (--drug)")
         latest = self.store.version(name)
-        twin = twin_model(latest.inputs["model"])
+        twin = _twin_of(latest.inputs)
         known = timeline_from_json(latest.inputs["timeline"])
         now = latest.ensemble.time
         limits = constraints_from_dict(constraints or {}, now)
@@ -383,7 +420,7 @@ class TwinService:
 
     def _recompute(self, version: TwinVersion, previous: TwinVersion | None) -> Ensemble:
         inputs = version.inputs
-        twin = twin_model(inputs["model"])
+        twin = _twin_of(inputs)
         timeline = timeline_from_json(inputs["timeline"])
         settings = inputs.get("settings", {})
         if previous is None:
