@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from immunetwin.twin.assimilate import Measured, calibrate_ensemble
-from immunetwin.twin.ensemble import Ensemble, Trajectories, propagate, states_at_reference
+from immunetwin.twin.ensemble import Trajectories, at_reference, propagate
 from immunetwin.twin.forecast import forecast
 from immunetwin.twin.model import TwinModel, viral_pneumonia_twin
 
@@ -39,10 +39,7 @@ def synthetic_patient(
     """A patient drawn from the population: true trajectory, noisy sparse measurements, and
     the true parameters."""
     parameters, tau = twin.sample_prior(1, rng)
-    states = states_at_reference(twin, parameters, tau)
-    truth = Ensemble(
-        0.0, twin.parameter_ids, parameters, tau, twin.base.species_ids, states, np.ones(1)
-    )
+    truth = at_reference(twin, parameters, tau)
     trajectory = propagate(twin, truth, np.arange(0.0, HORIZON_DAY + 0.01, 0.25))
     measured = []
     for key, every in SCHEDULE.items():

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from immunetwin.twin.ensemble import Ensemble, propagate, states_at_reference
+from immunetwin.twin.ensemble import at_reference, propagate
 from immunetwin.twin.model import viral_pneumonia_twin
 from immunetwin.twin.patient import Observation, PatientTimeline
 
@@ -39,10 +39,7 @@ def main() -> None:
     twin = viral_pneumonia_twin()
     parameters = np.array([[TRUTH[id] for id in twin.parameter_ids]])
     tau = np.array([INFECTION_DAY])
-    states = states_at_reference(twin, parameters, tau)
-    truth = Ensemble(
-        0.0, twin.parameter_ids, parameters, tau, twin.base.species_ids, states, np.ones(1)
-    )
+    truth = at_reference(twin, parameters, tau)
     # morning samples, 0.3 days after each day's start
     trajectory = propagate(twin, truth, np.arange(0.0, 10.01, 1.0) + 0.3)
     rng = np.random.default_rng(2026)

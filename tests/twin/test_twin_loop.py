@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from immunetwin.errors import InvalidInputError, UnknownIdentifierError
-from immunetwin.twin.ensemble import Ensemble, propagate, states_at_reference
+from immunetwin.twin.ensemble import at_reference, propagate
 from immunetwin.twin.model import viral_pneumonia_twin
 from immunetwin.twin.patient import Observation, PatientTimeline
 from immunetwin.twin.service import TwinService
@@ -26,10 +26,7 @@ def patient() -> tuple[list[Observation], np.ndarray, np.ndarray]:
     twin = viral_pneumonia_twin()
     rng = np.random.default_rng(5)
     parameters, tau = twin.sample_prior(1, rng)
-    states = states_at_reference(twin, parameters, tau)
-    truth = Ensemble(
-        0.0, twin.parameter_ids, parameters, tau, twin.base.species_ids, states, np.ones(1)
-    )
+    truth = at_reference(twin, parameters, tau)
     trajectory = propagate(twin, truth, np.arange(0.0, 10.01, 1.0))
     observations = []
     for key in KEYS:

@@ -37,8 +37,8 @@ from immunetwin.twin.ensemble import (
     Ensemble,
     Trajectories,
     advanced,
+    at_reference,
     propagate,
-    states_at_reference,
 )
 from immunetwin.twin.model import TwinModel
 
@@ -315,27 +315,13 @@ def calibrate_ensemble(
     end = last if now is None else max(now, last)
     times = sorted({m.time for m in measured} | {end})
     for _ in range(iterations):
-        ensemble = _from_infection(twin, parameters, tau)
+        ensemble = at_reference(twin, parameters, tau)
         trajectories = propagate(twin, ensemble, times, regimens)
         predicted = _predicted_logs(twin, trajectories, measured)
         z = np.column_stack([np.log(parameters), tau])
         z = _kalman_shift(z, predicted, observed, sd, censored, rng, inflation=iterations)
         parameters = np.exp(np.clip(z[:, :-1], lower, upper))
         tau = np.clip(z[:, -1], low_tau, high_tau)
-    ensemble = _from_infection(twin, parameters, tau)
+    ensemble = at_reference(twin, parameters, tau)
     trajectories = propagate(twin, ensemble, [end], regimens)
     return advanced(ensemble, trajectories)
-
-
-def _from_infection(twin: TwinModel, parameters: np.ndarray, tau: np.ndarray) -> Ensemble:
-    states = states_at_reference(twin, parameters, tau)
-    n = len(tau)
-    return Ensemble(
-        0.0,
-        twin.parameter_ids,
-        parameters,
-        tau,
-        twin.base.species_ids,
-        states,
-        np.full(n, 1.0 / n),
-    )

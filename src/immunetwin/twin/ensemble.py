@@ -135,19 +135,25 @@ def states_at_reference(
     return np.asarray(states)
 
 
-def initial_ensemble(twin: TwinModel, size: int, rng: np.random.Generator) -> Ensemble:
-    """A population-prior ensemble at the reference time (time 0)."""
-    parameters, tau = twin.sample_prior(size, rng)
-    states = states_at_reference(twin, parameters, tau)
+def at_reference(twin: TwinModel, parameters: np.ndarray, infection_days: np.ndarray) -> Ensemble:
+    """Equally weighted members with these parameters and infection days, at the reference
+    time (time 0): each simulated from infection to its own infection day."""
+    states = states_at_reference(twin, parameters, infection_days)
+    n = len(infection_days)
     return Ensemble(
         0.0,
         twin.parameter_ids,
         parameters,
-        tau,
+        infection_days,
         twin.base.species_ids,
         states,
-        np.full(size, 1.0 / size),
+        np.full(n, 1.0 / n),
     )
+
+
+def initial_ensemble(twin: TwinModel, size: int, rng: np.random.Generator) -> Ensemble:
+    """A population-prior ensemble at the reference time (time 0)."""
+    return at_reference(twin, *twin.sample_prior(size, rng))
 
 
 def propagate(

@@ -32,7 +32,7 @@ import numpy as np
 
 from immunetwin.compose.dosing import Regimen, regimen_from_dict
 from immunetwin.errors import InvalidInputError
-from immunetwin.twin.ensemble import Ensemble, propagate, states_at_reference
+from immunetwin.twin.ensemble import at_reference, propagate
 from immunetwin.twin.model import TwinModel
 
 _SPEC_KEYS = ("model", "patients", "seed", "horizon", "arms", "step")
@@ -149,16 +149,7 @@ def run_trial(twin: TwinModel, spec: TrialSpec) -> TrialResult:
     begin = time.perf_counter()
     rng = np.random.default_rng(spec.seed)
     parameters, tau = twin.sample_prior(spec.patients, rng)
-    states = states_at_reference(twin, parameters, tau)
-    cohort = Ensemble(
-        0.0,
-        twin.parameter_ids,
-        parameters,
-        tau,
-        twin.base.species_ids,
-        states,
-        np.full(spec.patients, 1.0 / spec.patients),
-    )
+    cohort = at_reference(twin, parameters, tau)
     times = np.arange(0.0, spec.horizon + spec.step / 2, spec.step)
     hits_by_arm: dict[str, dict[str, np.ndarray]] = {}
     peaks: dict[str, dict[str, dict[str, float]]] = {}
