@@ -113,6 +113,16 @@ class Trajectories:
         return self.values[:, :, self.ids.index(id)]
 
 
+def weighted_order_statistics(
+    values: np.ndarray, weights: np.ndarray, levels: Sequence[float]
+) -> list[float]:
+    """For each level, the member value where the weights, summed in the values' order,
+    first reach it (a weighted empirical quantile without interpolation)."""
+    order = np.argsort(values)
+    cumulative = np.cumsum(weights[order])
+    return [float(values[order][np.searchsorted(cumulative, q)]) for q in levels]
+
+
 def states_at_reference(
     twin: TwinModel, parameters: np.ndarray, infection_days: np.ndarray, step: float = 0.05
 ) -> np.ndarray:

@@ -33,7 +33,7 @@ def weighted_quantiles(
     """Quantiles of ``values`` (N, ...) over members along axis 0 with ``weights``."""
     order = np.argsort(values, axis=0)
     sorted_values = np.take_along_axis(values, order, axis=0)
-    w = weights[order] if values.ndim == 1 else weights[order]
+    w = weights[order]
     cumulative = np.cumsum(w, axis=0) - 0.5 * w
     cumulative /= np.sum(w, axis=0, keepdims=True)
     out = np.empty((len(levels), *values.shape[1:]))

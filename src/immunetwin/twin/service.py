@@ -29,7 +29,7 @@ from immunetwin.twin.assimilate import (
     calibrate_ensemble,
 )
 from immunetwin.twin.control import dosing_problem, optimise_dosing
-from immunetwin.twin.ensemble import Ensemble
+from immunetwin.twin.ensemble import Ensemble, weighted_order_statistics
 from immunetwin.twin.forecast import Forecast, forecast
 from immunetwin.twin.model import TwinModel, viral_pneumonia_twin
 from immunetwin.twin.patient import (
@@ -162,9 +162,7 @@ def _summary(ensemble: Ensemble) -> dict[str, Any]:
         "infection_day": ensemble.infection_days
     }
     for id, values in rows.items():
-        order = np.argsort(values)
-        cumulative = np.cumsum(ensemble.weights[order])
-        pick = [float(values[order][np.searchsorted(cumulative, q)]) for q in (0.05, 0.5, 0.95)]
+        pick = weighted_order_statistics(values, ensemble.weights, (0.05, 0.5, 0.95))
         summary[id] = {"median": pick[1], "interval90": [pick[0], pick[2]]}
     return summary
 

@@ -26,7 +26,7 @@ import numpy as np
 
 from immunetwin.compose.dosing import Regimen
 from immunetwin.errors import InvalidInputError
-from immunetwin.twin.ensemble import Ensemble
+from immunetwin.twin.ensemble import Ensemble, weighted_order_statistics
 from immunetwin.twin.forecast import forecast
 from immunetwin.twin.model import TwinModel
 
@@ -103,9 +103,7 @@ def compare_regimens(
         cost = exposure(regimens, ensemble.time, end)
         harm = peak + exposure_weight * cost
         harms[name] = harm
-        order = np.argsort(harm)
-        cumulative = np.cumsum(weights[order])
-        low, high = (float(harm[order][np.searchsorted(cumulative, q)]) for q in (0.05, 0.95))
+        low, high = weighted_order_statistics(harm, weights, (0.05, 0.95))
         results.append(
             CandidateResult(
                 name,
