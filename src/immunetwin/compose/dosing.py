@@ -194,7 +194,8 @@ def doses_as_events(
                 f"rate_parameter is for infusions, but the regimen's route is "
                 f"'{regimen.route}'; leave it out"
             )
-        events = _bolus_events(model, regimen, target_id, slug, taken)
+        amounts = [Num(a) for a in regimen.amounts]
+        events = _bolus_events(model, amounts, regimen.times, target_id, slug, taken)
     record = json.dumps({"target": target_id, **regimen.to_dict()}, sort_keys=True)
     return dataclasses.replace(
         model,
@@ -215,33 +216,22 @@ def dose_slots(
     slot_model = dataclasses.replace(
         model, parameters=(*model.parameters, *(Parameter(i, 0.0) for i in ids))
     )
-    regimen = Regimen(prefix, 1.0, tuple(times), "iv_bolus")  # validates the times
-    events = _bolus_events(slot_model, regimen, target_id, f"slot_{prefix}", taken)
-    events = [
-        dataclasses.replace(
-            event,
-            assignments=tuple(
-                dataclasses.replace(a, math=_swap_amount(a.math, Sym(i))) for a in event.assignments
-            ),
-        )
-        for event, i in zip(events, ids, strict=True)
-    ]
+    Regimen(prefix, 1.0, tuple(times), "iv_bolus")  # validates the times
+    events = _bolus_events(
+        slot_model, [Sym(i) for i in ids], times, target_id, f"slot_{prefix}", taken
+    )
     return dataclasses.replace(slot_model, events=(*slot_model.events, *events)), ids
 
 
-def _swap_amount(expr: Expr, amount: Expr) -> Expr:
-    """The bolus expression ``target + 1`` (or ``target + 1/compartment``) with the unit
-    amount replaced by ``amount``."""
-    if isinstance(expr, Num):
-        return amount
-    if isinstance(expr, Apply):
-        return Apply(expr.op, tuple(_swap_amount(arg, amount) for arg in expr.args))
-    return expr
-
-
 def _bolus_events(
-    model: Model, regimen: Regimen, target_id: str, slug: str, taken: set[str]
+    model: Model,
+    amounts: Sequence[Expr],
+    times: Sequence[float],
+    target_id: str,
+    slug: str,
+    taken: set[str],
 ) -> list[Event]:
+    """One timed event per dose adding its amount (a number or a parameter) to the target."""
     species = next((s for s in model.species if s.id == target_id), None)
     if species is None:
         rate_rule = model.rate_rule(target_id) is not None
@@ -259,8 +249,7 @@ def _bolus_events(
     else:
         divisor = None if species.has_only_substance_units else Sym(species.compartment)
     events = []
-    for time, amount in zip(regimen.times, regimen.amounts, strict=True):
-        added: Expr = Num(amount)
+    for time, added in zip(times, amounts, strict=True):
         if divisor is not None:
             added = Apply(Op.DIVIDE, (added, divisor))
         new = Apply(Op.PLUS, (Sym(target_id), added))
