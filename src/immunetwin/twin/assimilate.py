@@ -92,8 +92,13 @@ def _predicted_logs(
     return np.column_stack(columns)
 
 
-def _noise(twin: TwinModel, measured: Sequence[Measured]) -> np.ndarray:
-    return np.array([twin.quantity(m.quantity).log_sd for m in measured])
+def _data(
+    twin: TwinModel, measured: Sequence[Measured]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(log values, log-scale noise sd, censored flags) of the measurements."""
+    observed = np.log([m.value for m in measured])
+    sd = np.array([twin.quantity(m.quantity).log_sd for m in measured])
+    return observed, sd, np.array([m.censored for m in measured])
 
 
 def _kalman_shift(
@@ -181,11 +186,7 @@ class EnsembleKalmanFilter(AbstractFilter):
             )
         augmented = _Augmented(twin, ensemble)
         predicted = _predicted_logs(twin, trajectories, measured)
-        observed = np.log([m.value for m in measured])
-        censored = np.array([m.censored for m in measured])
-        z = _kalman_shift(
-            augmented.vector(), predicted, observed, _noise(twin, measured), censored, rng
-        )
+        z = _kalman_shift(augmented.vector(), predicted, *_data(twin, measured), rng)
         return augmented.back(z)
 
 
@@ -203,9 +204,7 @@ class ParticleFilter(AbstractFilter):
         rng: np.random.Generator,
     ) -> Ensemble:
         predicted = _predicted_logs(twin, trajectories, measured)
-        observed = np.log([m.value for m in measured])
-        sd = _noise(twin, measured)
-        censored = np.array([m.censored for m in measured])
+        observed, sd, censored = _data(twin, measured)
         z = (observed[None, :] - predicted) / sd[None, :]
         log_like = np.where(
             censored[None, :], stats.norm.logcdf(z), stats.norm.logpdf(z) - np.log(sd)
@@ -308,9 +307,7 @@ def calibrate_ensemble(
     low_tau, high_tau = twin.infection_day[2:]
     lower = np.log([p.lower for p in twin.parameters])
     upper = np.log([p.upper for p in twin.parameters])
-    observed = np.log([m.value for m in measured])
-    sd = _noise(twin, measured)
-    censored = np.array([m.censored for m in measured])
+    observed, sd, censored = _data(twin, measured)
     last = max(m.time for m in measured)
     end = last if now is None else max(now, last)
     times = sorted({m.time for m in measured} | {end})
