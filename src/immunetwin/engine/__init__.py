@@ -29,6 +29,9 @@ from immunetwin.engine._solvers import (
 from immunetwin.engine._solvers import (
     DormandPrince as DormandPrince,
 )
+from immunetwin.engine._solvers import (
+    Rodas4 as Rodas4,
+)
 from immunetwin.engine._steady import (
     SteadyStateResult as SteadyStateResult,
 )
@@ -46,6 +49,7 @@ __all__ = [
     "CompiledModel",
     "DormandPrince",
     "EnsembleResult",
+    "Rodas4",
     "SensitivityResult",
     "SimulationResult",
     "Status",

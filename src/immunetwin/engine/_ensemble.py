@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from immunetwin.engine._batched import run_batched
 from immunetwin.engine._buffers import Bound
 from immunetwin.engine._compile import CompiledModel, compile_model
 from immunetwin.engine._results import Status
@@ -32,7 +33,7 @@ from immunetwin.engine._simulate import (
     run_trajectory,
     segment_integrators,
 )
-from immunetwin.engine._solvers import AbstractSolver, DormandPrince
+from immunetwin.engine._solvers import AbstractSolver, DormandPrince, Rodas4
 from immunetwin.engine._tape import Entry
 from immunetwin.errors import InvalidInputError, SimulationError
 from immunetwin.ir import Model
@@ -108,19 +109,32 @@ def simulate_ensemble(
     workers: int | None = None,
     throw: bool = False,
 ) -> EnsembleResult:
-    """Simulate every row of ``table`` (columns named by ``parameter_ids``)."""
+    """Simulate every row of ``table`` (columns named by ``parameter_ids``).
+
+    ``times`` is one output grid for all members or, with :class:`Rodas4` and a model
+    without events, one row of output times per member.
+    """
     compiled = model if isinstance(model, CompiledModel) else compile_model(model)
     solver = solver or DormandPrince()
     solver.check()
-    grid = check_times(times)
     table = np.atleast_2d(np.asarray(table, dtype=float))
     if table.shape[1] != len(parameter_ids):
         raise InvalidInputError(
             f"table has {table.shape[1]} columns but {len(parameter_ids)} parameter ids"
         )
+    grid = _member_times(times, len(table), compiled, solver)
     workers = workers or os.cpu_count() or 1
     members = _parameter_matrix(compiled, parameter_ids, table)
-    if compiled.events or compiled.n_states == 0 or len(grid) < 2:
+    if isinstance(solver, Rodas4):
+        shape = (grid.shape[-1], len(compiled.species_ids))
+
+        def run_part(rows: np.ndarray) -> tuple[np.ndarray, list[Status], list[str]]:
+            own = grid if grid.ndim == 1 else grid[rows]
+            return run_batched(compiled, own, members[rows], solver)
+
+        workers = min(workers, max(1, len(members) // 32))
+        values, status, messages = _run_parts(len(members), shape, workers, run_part)
+    elif compiled.events or compiled.n_states == 0 or len(grid) < 2:
         values, status, messages = _by_member(compiled, grid, members, solver, workers)
     else:
         values, status, messages = _mapped(compiled, grid, members, solver, workers)
@@ -140,6 +154,28 @@ def simulate_ensemble(
             f"{result.messages[first]}"
         )
     return result
+
+
+def _member_times(
+    times: Sequence[float] | np.ndarray, count: int, model: CompiledModel, solver: AbstractSolver
+) -> np.ndarray:
+    """The shared grid, or the checked ``(count, T)`` per-member grids."""
+    array = np.asarray(times, dtype=float) if np.ndim(times) == 2 else None
+    if array is None:
+        return check_times(times)
+    if not isinstance(solver, Rodas4) or model.events:
+        raise InvalidInputError(
+            "output times per member need the Rodas4 solver and a model without events; "
+            "pass one grid for all members instead"
+        )
+    if array.shape[0] != count:
+        raise InvalidInputError(
+            f"times has {array.shape[0]} rows but the table has {count} members: give one "
+            "row of output times per member"
+        )
+    for row in array:
+        check_times(row)
+    return array
 
 
 def _parameter_matrix(
@@ -168,21 +204,38 @@ def _run_members(
     workers: int,
     run_one: Callable[[int], tuple[np.ndarray, Status, str]],
 ) -> tuple[np.ndarray, list[Status], list[str]]:
-    """Run ``run_one`` for every member; results land in one array of ``(count, *shape)``.
+    """Run ``run_one`` for every member; results land in one array of ``(count, *shape)``."""
 
-    On Linux the members are split over forked worker processes writing into shared memory
-    (CasADi calls hold the GIL, so threads would not run in parallel). A worker that dies
-    marks its members failed instead of taking the caller down.
+    def run_part(rows: np.ndarray) -> tuple[np.ndarray, list[Status], list[str]]:
+        values = np.full((len(rows), *shape), np.nan)
+        status, messages = [Status.SUCCESS] * len(rows), [""] * len(rows)
+        for k, i in enumerate(rows):
+            values[k], status[k], messages[k] = run_one(int(i))
+        return values, status, messages
+
+    return _run_parts(count, shape, min(workers, max(1, count // 8)), run_part)
+
+
+def _run_parts(
+    count: int,
+    shape: tuple[int, ...],
+    workers: int,
+    run_part: Callable[[np.ndarray], tuple[np.ndarray, list[Status], list[str]]],
+) -> tuple[np.ndarray, list[Status], list[str]]:
+    """Run ``run_part`` on a share of the members per worker; results land in one array of
+    ``(count, *shape)``.
+
+    On Linux the shares go to forked worker processes writing into shared memory (CasADi
+    calls hold the GIL, so threads would not run in parallel). A worker that dies marks its
+    members failed instead of taking the caller down.
     """
     size = int(np.prod(shape))
     status = [Status.SUCCESS] * count
     messages = [""] * count
-    workers = min(workers, max(1, count // 8))
+    workers = max(1, min(workers, count))
     if workers <= 1 or not _fork_available():
-        out = np.full((count, *shape), np.nan)
-        for i in range(count):
-            out[i], status[i], messages[i] = run_one(i)
-        return out, status, messages
+        out, status, messages = run_part(np.arange(count))
+        return out, list(status), list(messages)
     memory = mmap.mmap(-1, max(8, count * size * 8))  # anonymous, shared with forked children
     out = np.frombuffer(memory, dtype=float, count=count * size).reshape(count, *shape)
     out[:] = np.nan
@@ -190,12 +243,13 @@ def _run_members(
     context = multiprocessing.get_context("fork")
 
     def work(members: np.ndarray) -> list[tuple[int, str, str]]:
-        failures = []
-        for i in members:
-            out[i], state, message = run_one(int(i))
-            if not state.ok:
-                failures.append((int(i), state.value, message))
-        return failures
+        values, states, notes = run_part(members)
+        out[members] = values
+        return [
+            (int(i), state.value, note)
+            for i, state, note in zip(members, states, notes, strict=True)
+            if not state.ok
+        ]
 
     def child(members: np.ndarray, pipe: Connection) -> None:
         pipe.send(work(members))

@@ -119,7 +119,7 @@ def _forward(integrators: SegmentIntegrators, grid: tuple[float, ...], m: int) -
     found = cache.get(key)
     if found is None:
         raw = integrators.raw(grid).forward(m)
-        if integrators.solver.jit:
+        if integrators.solver.compile_segments:
             from immunetwin.engine._jit import compiled
 
             raw = compiled(raw, integrators.key(grid) + f"|forward{m}")
