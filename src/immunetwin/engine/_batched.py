@@ -57,7 +57,8 @@ def run_batched(
     model: CompiledModel, times: np.ndarray, members: np.ndarray, solver: Rodas4
 ) -> Outcome:
     """Species values ``(N, T, K)`` with status and message per member; ``times`` is one grid
-    ``(T,)`` or one per member ``(N, T)`` (models without events only)."""
+    ``(T,)`` or one per member ``(N, T)`` (with events, members with grids of their own run
+    one by one)."""
     count = len(members)
     grids = np.broadcast_to(times, (count, times.shape[-1]))
     nominal = segment_integrators(model, solver).nominal
@@ -80,6 +81,8 @@ def run_batched(
             )
             states[rows, 1:] = block
             _fail(failures, rows, status, messages)
+    elif times.ndim == 2 and not np.all(times == times[0]):
+        single = [int(m) for m in np.flatnonzero(alive)]
     else:
         single = _replay(
             model, grids[0], members, x0, q, alive, solver, stepper, states, status, messages
@@ -178,12 +181,16 @@ def _evaluate(
 def _species(
     model: CompiledModel, grids: np.ndarray, states: np.ndarray, q: np.ndarray
 ) -> np.ndarray:
-    """Species values ``(N, T, K)`` from raw states ``(N, T, n)``, member by member (one map
-    over the times serves every member)."""
+    """Species values ``(N, T, K)`` from raw states ``(N, T, n)``, a block of members per
+    call of one map over ``block * T`` columns (the last block padded)."""
     count, steps = grids.shape
-    outputs = bound(mapped(model, model.species_outputs, steps))
+    block = max(1, min(count, 4096 // steps))
+    outputs = bound(mapped(model, model.species_outputs, block * steps))
     values = np.empty((count, steps, len(model.species_ids)))
-    for member in range(count):
-        flat = outputs(grids[member], states[member].ravel(), np.tile(q[member], steps))[0]
-        values[member] = flat.reshape(steps, -1)
+    for begin in range(0, count, block):
+        rows = np.arange(begin, begin + block).clip(max=count - 1)
+        flat = outputs(
+            grids[rows].ravel(), states[rows].ravel(), np.repeat(q[rows], steps, axis=0).ravel()
+        )[0]
+        values[begin : begin + block] = flat.reshape(block, steps, -1)[: count - begin]
     return values

@@ -111,8 +111,7 @@ def simulate_ensemble(
 ) -> EnsembleResult:
     """Simulate every row of ``table`` (columns named by ``parameter_ids``).
 
-    ``times`` is one output grid for all members or, with :class:`Rodas4` and a model
-    without events, one row of output times per member.
+    ``times`` is one output grid for all members or one row of output times per member.
     """
     compiled = model if isinstance(model, CompiledModel) else compile_model(model)
     solver = solver or DormandPrince()
@@ -122,7 +121,7 @@ def simulate_ensemble(
         raise InvalidInputError(
             f"table has {table.shape[1]} columns but {len(parameter_ids)} parameter ids"
         )
-    grid = _member_times(times, len(table), compiled, solver)
+    grid = _member_times(times, len(table))
     workers = workers or os.cpu_count() or 1
     members = _parameter_matrix(compiled, parameter_ids, table)
     if isinstance(solver, Rodas4):
@@ -134,6 +133,8 @@ def simulate_ensemble(
 
         workers = min(workers, max(1, len(members) // 32))
         values, status, messages = _run_parts(len(members), shape, workers, run_part)
+    elif grid.ndim == 2:
+        values, status, messages = _own_grids(compiled, grid, members, solver, workers)
     elif compiled.events or compiled.n_states == 0 or len(grid) < 2:
         values, status, messages = _by_member(compiled, grid, members, solver, workers)
     else:
@@ -156,18 +157,11 @@ def simulate_ensemble(
     return result
 
 
-def _member_times(
-    times: Sequence[float] | np.ndarray, count: int, model: CompiledModel, solver: AbstractSolver
-) -> np.ndarray:
+def _member_times(times: Sequence[float] | np.ndarray, count: int) -> np.ndarray:
     """The shared grid, or the checked ``(count, T)`` per-member grids."""
-    array = np.asarray(times, dtype=float) if np.ndim(times) == 2 else None
-    if array is None:
+    if np.ndim(times) != 2:
         return check_times(times)
-    if not isinstance(solver, Rodas4) or model.events:
-        raise InvalidInputError(
-            "output times per member need the Rodas4 solver and a model without events; "
-            "pass one grid for all members instead"
-        )
+    array = np.asarray(times, dtype=float)
     if array.shape[0] != count:
         raise InvalidInputError(
             f"times has {array.shape[0]} rows but the table has {count} members: give one "
@@ -274,6 +268,23 @@ def _run_parts(
     for i, value, message in reports:
         status[i], messages[i] = Status(value), message
     return out, status, messages  # the array keeps the shared mapping alive
+
+
+def _own_grids(
+    compiled: CompiledModel,
+    grids: np.ndarray,
+    members: np.ndarray,
+    solver: AbstractSolver,
+    workers: int,
+) -> tuple[np.ndarray, list[Status], list[str]]:
+    """Each member on its own output times, one run each."""
+
+    def one(i: int) -> tuple[np.ndarray, Status, str]:
+        traj = run_trajectory(compiled, grids[i], members[i], solver)
+        return evaluate_outputs(compiled, traj, species_only=True), traj.status, traj.message
+
+    shape = (grids.shape[1], len(compiled.species_ids))
+    return _run_members(len(members), shape, workers, one)
 
 
 def _by_member(

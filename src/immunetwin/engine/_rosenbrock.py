@@ -210,7 +210,7 @@ def integrate_batch(
     step sizes to continue with, and the failures.
     """
     count, steps_out = targets.shape
-    out = np.full((count, steps_out, stepper.n), np.nan)
+    out = np.empty((count, steps_out, stepper.n))  # unreached rows become NaN at the end
     x = np.array(x0, dtype=float, copy=True)
     t = np.array(start, dtype=float, copy=True)
     span = np.maximum(targets[:, -1] - t, 1e-300)
@@ -265,6 +265,8 @@ def integrate_batch(
                     "max_steps or looser tolerances",
                 )
             )
+    for failure in failures:
+        out[failure.member, following[failure.member] :] = np.nan
     return out, h, failures
 
 

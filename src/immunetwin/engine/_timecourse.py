@@ -95,5 +95,3 @@ def simulate(
     if throw and not result.ok:
         raise SimulationError(f"simulation of '{compiled.model.id}' failed: {result.message}")
     return result
-
-

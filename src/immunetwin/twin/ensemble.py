@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from immunetwin.compose.dosing import Regimen
-from immunetwin.engine import CVODES, CompiledModel, Rodas4, simulate_ensemble
+from immunetwin.engine import CVODES, AbstractSolver, CompiledModel, Rodas4, simulate_ensemble
 from immunetwin.errors import InvalidInputError, SimulationError
 from immunetwin.twin.model import TwinModel
 
@@ -30,11 +30,16 @@ STIFF = CVODES(rtol=1e-6, atol=1e-9)  # for the members RODAS cannot finish
 
 
 def _simulate(
-    compiled: CompiledModel, grid: np.ndarray, ids: Sequence[str], table: np.ndarray, what: str
+    compiled: CompiledModel,
+    grid: np.ndarray,
+    ids: Sequence[str],
+    table: np.ndarray,
+    what: str,
+    solver: AbstractSolver,
 ) -> np.ndarray:
     """values[n, i, k] of every member (``grid`` shared, or one row per member); members
-    that RODAS cannot finish are rerun with CVODES."""
-    result = simulate_ensemble(compiled, grid, ids, table, solver=SOLVER)
+    the solver cannot finish are rerun with CVODES."""
+    result = simulate_ensemble(compiled, grid, ids, table, solver=solver)
     values = result.values.copy()
     failed = [n for n, status in enumerate(result.status) if not status.ok]
     for n in failed:
@@ -128,7 +133,10 @@ def weighted_order_statistics(
 
 
 def states_at_reference(
-    twin: TwinModel, parameters: np.ndarray, infection_days: np.ndarray
+    twin: TwinModel,
+    parameters: np.ndarray,
+    infection_days: np.ndarray,
+    solver: AbstractSolver = SOLVER,
 ) -> np.ndarray:
     """Each member's state at the reference time: simulated from infection (the model's
     initial state) to its own infection day."""
@@ -138,7 +146,7 @@ def states_at_reference(
     later = days > 0
     if not np.all(later):  # infected at the reference time: the initial state itself
         initial = simulate_ensemble(
-            compiled, [0.0], twin.parameter_ids, parameters[~later], solver=SOLVER
+            compiled, [0.0], twin.parameter_ids, parameters[~later], solver=solver
         )
         states[~later] = initial.values[:, 0]
     if np.any(later):
@@ -149,15 +157,21 @@ def states_at_reference(
             twin.parameter_ids,
             parameters[later],
             "from infection to the reference time",
+            solver,
         )
         states[later] = values[:, -1]
     return states
 
 
-def at_reference(twin: TwinModel, parameters: np.ndarray, infection_days: np.ndarray) -> Ensemble:
+def at_reference(
+    twin: TwinModel,
+    parameters: np.ndarray,
+    infection_days: np.ndarray,
+    solver: AbstractSolver = SOLVER,
+) -> Ensemble:
     """Equally weighted members with these parameters and infection days, at the reference
     time (time 0): each simulated from infection to its own infection day."""
-    states = states_at_reference(twin, parameters, infection_days)
+    states = states_at_reference(twin, parameters, infection_days, solver)
     n = len(infection_days)
     return Ensemble(
         0.0,
@@ -180,6 +194,7 @@ def propagate(
     ensemble: Ensemble,
     times: Sequence[float] | np.ndarray,
     regimens: Sequence[Regimen] = (),
+    solver: AbstractSolver = SOLVER,
 ) -> Trajectories:
     """Every member from ``ensemble.time`` through ``times`` (patient clock) under
     ``regimens`` (doses at their patient-clock times); the first output time is the
@@ -196,7 +211,8 @@ def propagate(
         return Trajectories(grid, ensemble.state_ids, values, ensemble.weights)
     columns = list(ensemble.state_ids) + list(twin.parameter_ids)
     table = np.column_stack([ensemble.states, ensemble.parameters])
-    values = _simulate(compiled, grid, columns, table, f"from day {grid[0]:g} to day {grid[-1]:g}")
+    what = f"from day {grid[0]:g} to day {grid[-1]:g}"
+    values = _simulate(compiled, grid, columns, table, what, solver)
     order = [compiled.species_ids.index(s) for s in ensemble.state_ids]
     return Trajectories(grid, ensemble.state_ids, values[:, :, order], ensemble.weights)
 
