@@ -377,7 +377,8 @@ def test_steady_state_text_output_and_failure_exit(models: dict[str, Path]) -> N
 # --- ensemble ----------------------------------------------------------------------------------
 
 
-def test_ensemble_writes_npz(models: dict[str, Path], tmp_path: Path) -> None:
+@pytest.mark.parametrize("solver", ["dopri", "rodas"])
+def test_ensemble_writes_npz(models: dict[str, Path], tmp_path: Path, solver: str) -> None:
     table = tmp_path / "members.csv"
     table.write_text("r,K,X\n1,10,1\n0.5,20,2\n2,5,0.5\n")
     out = tmp_path / "ensemble.npz"
@@ -392,6 +393,8 @@ def test_ensemble_writes_npz(models: dict[str, Path], tmp_path: Path) -> None:
         13,
         "--out",
         out,
+        "--solver",
+        solver,
     )
     assert "3 succeeded, 0 failed" in process.stdout
     with np.load(out) as saved:
@@ -429,6 +432,7 @@ def test_ensemble_reports_member_that_blows_up(models: dict[str, Path], tmp_path
     assert "member 1:" in process.stderr
     assert "member 0:" not in process.stderr and "member 2:" not in process.stderr
     assert "2 succeeded, 1 failed" in process.stdout
+
     with np.load(out) as saved:
         status, values = list(saved["status"]), saved["values"]
     assert status[0] == "success" and status[2] == "success"
@@ -438,6 +442,16 @@ def test_ensemble_reports_member_that_blows_up(models: dict[str, Path], tmp_path
     t = np.linspace(0, 3, 4)
     np.testing.assert_allclose(values[2, :, 0], 1 / (1 - 0.1 * t), rtol=1e-6)
     assert np.isnan(values[1, -1, 0])
+
+def test_ensemble_refuses_an_unknown_solver(models: dict[str, Path], tmp_path: Path) -> None:
+    table = tmp_path / "members.csv"
+    table.write_text("r\n1\n")
+    process = immunetwin(
+        "ensemble", models["logistic"], "--parameters", table, "--end", 1, "--solver", "euler",
+        check=False,
+    )  # fmt: skip
+    assert process.returncode != 0
+    assert "cvodes, dopri, rodas" in process.stderr
 
 
 # --- convert -----------------------------------------------------------------------------------
