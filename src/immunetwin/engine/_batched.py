@@ -61,9 +61,6 @@ def run_batched(
     one by one)."""
     count = len(members)
     grids = np.broadcast_to(times, (count, times.shape[-1]))
-    nominal = segment_integrators(model, solver).nominal
-    assert nominal is not None
-    stepper = stepper_for(model, solver.rtol, solver.atol, nominal, solver.jit)
     x0, q = _Across(model.init)(grids[:, :1], members)
     states = np.full((count, grids.shape[1], model.n_states), np.nan)
     states[:, 0] = x0
@@ -77,13 +74,15 @@ def run_batched(
         if grids.shape[1] > 1 and model.n_states:
             rows = np.flatnonzero(alive)
             block, _, failures = integrate_batch(
-                stepper, x0[rows], q[rows], grids[rows, 0], grids[rows, 1:], solver.max_steps
-            )
+                _stepper(model, solver), x0[rows], q[rows], grids[rows, 0], grids[rows, 1:],
+                solver.max_steps,
+            )  # fmt: skip
             states[rows, 1:] = block
             _fail(failures, rows, status, messages)
-    elif times.ndim == 2 and not np.all(times == times[0]):
+    elif not model.n_states or (times.ndim == 2 and not np.all(times == times[0])):
         single = [int(m) for m in np.flatnonzero(alive)]
     else:
+        stepper = _stepper(model, solver)
         single = _replay(
             model, grids[0], members, x0, q, alive, solver, stepper, states, status, messages
         )
@@ -97,6 +96,12 @@ def run_batched(
             status[member] = Status.NONFINITE
             messages[member] = "the solution became NaN or infinite"
     return values, status, messages
+
+
+def _stepper(model: CompiledModel, solver: Rodas4) -> BatchStepper:
+    nominal = segment_integrators(model, solver).nominal
+    assert nominal is not None
+    return stepper_for(model, solver.rtol, solver.atol, nominal, solver.jit)
 
 
 def _fail(
