@@ -3,20 +3,29 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from immunetwin.engine import SimulationResult
+
+
+def pyplot() -> Any:
+    """``matplotlib.pyplot`` on the headless Agg backend (imported on first use: importing
+    matplotlib costs a noticeable part of a second, which the CLI's start-up must not pay)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
 
 
 def plot_result(
     result: SimulationResult, path: Path, log_scale: bool = True, title: str = ""
 ) -> None:
     """Write a PNG with one line per output; log scale when values span decades."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
     import numpy as np
 
+    plt = pyplot()
     figure, axis = plt.subplots(figsize=(9, 5.5), dpi=110)
     positive = result.values[np.isfinite(result.values) & (result.values > 0)]
     use_log = log_scale and positive.size > 0 and positive.max() / positive.min() > 1e3

@@ -110,10 +110,9 @@ def _print_fit(data: dict[str, Any]) -> None:
 
 
 def _waterfall(result: OptimizationResult, path: Path) -> None:
-    import matplotlib
+    from immunetwin.plotting import pyplot
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
     import numpy as np
 
     values = np.array([s.fval for s in result.starts])
@@ -190,10 +189,9 @@ def profile(
 
 
 def _profile_plot(result: Any, path: Path) -> None:
-    import matplotlib
+    from immunetwin.plotting import pyplot
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     fig, axis = plt.subplots(figsize=(4.5, 3.2))
     axis.plot(result.values, result.ratio, "o-")
@@ -249,10 +247,9 @@ def sample(
 
 
 def _posterior_plot(result: Any, path: Path) -> None:
-    import matplotlib
+    from immunetwin.plotting import pyplot
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     d = len(result.parameter_ids)
     columns = min(d, 4)
@@ -267,4 +264,3 @@ def _posterior_plot(result: Any, path: Path) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=90)
     plt.close(fig)
-

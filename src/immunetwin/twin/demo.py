@@ -142,10 +142,9 @@ def _recommendation(service: TwinService, out: Path) -> str:
 
 
 def _harm_chart(results: list[Any], path: Path) -> Path:
-    import matplotlib
+    from immunetwin.plotting import pyplot
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     shown = results[:10]
     fig, axis = plt.subplots(figsize=(8, 0.35 * len(shown) + 1.2))

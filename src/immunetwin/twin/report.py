@@ -29,10 +29,9 @@ def fan_chart(
     keys: Sequence[str] = ("sars_cov_2_rna", "il6", "crp", "lymphocytes"),
 ) -> Path:
     """One panel per quantity: the forecast's bands and median, and the measurements."""
-    import matplotlib
+    from immunetwin.plotting import pyplot
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     keys = [k for k in keys if k in forecast.quantities]
     fig, axes = plt.subplots(1, len(keys), figsize=(3.6 * len(keys), 3.2), squeeze=False)
