@@ -177,3 +177,23 @@ def test_every_problem_is_read_and_evaluates() -> None:
     for name in PROBLEMS:
         evaluation = _objective(name).evaluate(_problem(name).nominal_x())
         assert evaluation.ok and math.isfinite(evaluation.nllh), (name, evaluation.message)
+
+
+def test_failed_sensitivity_integration_is_a_status_not_a_dump(
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    # A Crauste point (met by a fit) where the simulation succeeds but the sensitivity
+    # integration cannot finish: CasADi would print its inputs to stdout.
+    name = "Crauste_CellSystems2017"
+    objective = Objective(read_petab(BENCHMARK / name / f"{name}.yaml"))
+    x = np.array(
+        [1.9494115050288239, 2.8796539712703666, -0.386987858584709, 0.28085562858014634,
+         -0.29894324877146006, -6.300710271559116, -0.15347495224413996, 1.4284169595388798,
+         1.160407125318336, 1.642771621259031, -0.4363234788390817, 2.3634146669327314]
+    )  # fmt: skip
+    assert math.isfinite(objective.evaluate(x).nllh)
+    result = objective.evaluate(x, gradient=True, fisher=True)
+    assert not result.ok
+    assert "integration" in result.message
+    out, err = capfd.readouterr()
+    assert "Input 0" not in out + err

@@ -540,7 +540,7 @@ class Objective:
                     compiled, s.grid, parameters=overrides, variables=variables, solver=self.solver
                 )
             except RuntimeError as exc:  # the integrator gave up inside the engine
-                return _Failed(ObjectiveStatus.SIMULATION_FAILED, str(exc).splitlines()[-1])
+                return _Failed(ObjectiveStatus.SIMULATION_FAILED, _gave_up("simulation", exc))
             if result.status not in (Status.SUCCESS, Status.NONFINITE):
                 # NaN outputs (e.g. 0/0 at t = 0) matter only where a measurement reads them
                 return _Failed(ObjectiveStatus.SIMULATION_FAILED, result.message)
@@ -562,7 +562,7 @@ class Objective:
                 solver=self.solver,
             )
         except RuntimeError as exc:  # the forward-sensitivity integrator gave up
-            return _Failed(ObjectiveStatus.SIMULATION_FAILED, str(exc).splitlines()[-1])
+            return _Failed(ObjectiveStatus.SIMULATION_FAILED, _gave_up("sensitivity", exc))
         if not sens.status.ok:
             return _Failed(ObjectiveStatus.SIMULATION_FAILED, sens.message)
         columns = [sens.ids.index(v) for v in s.outputs]
@@ -588,3 +588,12 @@ class _Failed:
 
 def _as_array(value: ca.DM) -> np.ndarray:
     return np.asarray(ca.DM(value).full(), dtype=float)
+
+
+def _gave_up(what: str, error: RuntimeError) -> str:
+    """Say which integration failed, with the solver's own reason last."""
+    reason = str(error).splitlines()[-1].split(": ")[-1]
+    return (
+        f"the {what} integration failed ({reason}); the model may blow up or become too stiff "
+        "at these parameters: try narrower bounds, a larger max_steps or looser tolerances"
+    )

@@ -6,6 +6,7 @@ reads and writes NumPy arrays in place, which is over ten times faster for ensem
 
 from __future__ import annotations
 
+import sys
 import threading
 from collections.abc import Callable, Sequence
 
@@ -13,6 +14,31 @@ import casadi as ca
 import numpy as np
 
 _LOCAL = threading.local()
+
+
+class _Discard:
+    """Where CasADi's error stream goes during a call: when a nested function fails, CasADi
+    prints all its inputs there before raising; the failure itself reaches the caller as an
+    exception (and from there a status with a message)."""
+
+    def write(self, text: str) -> int:
+        return len(text)
+
+    def flush(self) -> None:
+        pass
+
+
+_DISCARD = _Discard()
+
+
+def _quietly(run: Callable[[], None]) -> None:
+    """Run a CasADi evaluation with Python's stderr (CasADi's error stream) discarded."""
+    stderr = sys.stderr
+    sys.stderr = _DISCARD
+    try:
+        run()
+    finally:
+        sys.stderr = stderr
 
 
 def dense(function: ca.Function) -> ca.Function:
@@ -68,7 +94,7 @@ def call(function: ca.Function, args: Sequence[np.ndarray | float]) -> list[np.n
         keep.append(data)
         buffer.set_res(i, memoryview(data))  # type: ignore[call-arg,arg-type]
         results.append(data)
-    run()
+    _quietly(run)
     if buffer.ret() != 0:
         raise RuntimeError(f"evaluation of {function.name()} failed (return code {buffer.ret()})")
     return [r.T for r in results]
@@ -92,7 +118,7 @@ class Bound:
         """Inputs as flat column-major values (or scalars); returns flat output copies."""
         for target, value in zip(self.inputs, args, strict=False):
             target[:] = value
-        self._run()
+        _quietly(self._run)
         if self._buffer.ret() != 0:
             raise RuntimeError(f"evaluation of {self.function.name()} failed")
         return [array.copy() for array in self.outputs]
