@@ -40,10 +40,7 @@ def _round_trip(catalog: Catalog, entry_id: str, tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     "entry_id",
-    [
-        pytest.param(i, marks=() if i in SUBSET else pytest.mark.slow, id=i)
-        for i in SIMULATABLE
-    ],
+    [pytest.param(i, marks=() if i in SUBSET else pytest.mark.slow, id=i) for i in SIMULATABLE],
 )
 def test_omex_export_reimports_and_runs(catalog: Catalog, entry_id: str, tmp_path: Path) -> None:
     _round_trip(catalog, entry_id, tmp_path)

@@ -443,6 +443,7 @@ def test_ensemble_reports_member_that_blows_up(models: dict[str, Path], tmp_path
     np.testing.assert_allclose(values[2, :, 0], 1 / (1 - 0.1 * t), rtol=1e-6)
     assert np.isnan(values[1, -1, 0])
 
+
 def test_ensemble_refuses_an_unknown_solver(models: dict[str, Path], tmp_path: Path) -> None:
     table = tmp_path / "members.csv"
     table.write_text("r\n1\n")

@@ -147,9 +147,7 @@ class Catalog:
     def versions(self, id_or_alias: str) -> builtins.list[Entry]:
         return list(self._store.versions(self.get(id_or_alias).id))
 
-    def search(
-        self, query: str, *, limit: int = 10, **filters: str | None
-    ) -> builtins.list[Any]:
+    def search(self, query: str, *, limit: int = 10, **filters: str | None) -> builtins.list[Any]:
         from immunetwin.catalog.search import search
 
         return search(self._store, query, limit=limit, **filters)
@@ -194,8 +192,7 @@ class Catalog:
         taken = set(self._store.aliases()) | set(self._store.entry_ids())
         taken |= {id or _model_id(item.model, item.source) for item in parsed}
         entries = [
-            self._entry_for(item, alias=alias, id=id, check=check, taken=taken)
-            for item in parsed
+            self._entry_for(item, alias=alias, id=id, check=check, taken=taken) for item in parsed
         ]
         _refuse_duplicates_within(entries, parsed)
         pairs = [(entry, item.text) for entry, item in zip(entries, parsed, strict=True)]
@@ -292,8 +289,10 @@ class Catalog:
                 "(see 'immunetwin models show " + alias + "')"
             )
         if alias is None:
-            alias = existing.alias if existing is not None else default_alias(
-                _ID.sub("_", entry_id).lower(), None, taken - {entry_id}
+            alias = (
+                existing.alias
+                if existing is not None
+                else default_alias(_ID.sub("_", entry_id).lower(), None, taken - {entry_id})
             )
         taken.add(alias)
         sha256 = hashlib.sha256(item.text.encode("utf-8")).hexdigest()
@@ -342,9 +341,7 @@ def _refuse_duplicates_within(entries: Iterable[Entry], parsed: Sequence[_Parsed
 def _model_id(model: Model, source: Path) -> str:
     """The model's curated BioModels id if it declares one (else its MODEL id), else its SBML
     id, else the file stem."""
-    declared = [
-        a.uri for a in model.annotations if a.qualifier in ("bqmodel:is", "bqbiol:is")
-    ]
+    declared = [a.uri for a in model.annotations if a.qualifier in ("bqmodel:is", "bqbiol:is")]
     for pattern in (r"BIOMD\d{10}", r"MODEL\d{10}"):
         for uri in declared:
             match = re.search(pattern, uri)

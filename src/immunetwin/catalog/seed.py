@@ -74,9 +74,7 @@ def seed_entries() -> tuple[Entry, ...]:
     return tuple(entries)
 
 
-def _reproductions(
-    entry_id: str, recorded: dict[str, dict[str, str]]
-) -> tuple[Reproduction, ...]:
+def _reproductions(entry_id: str, recorded: dict[str, dict[str, str]]) -> tuple[Reproduction, ...]:
     """The entry's claims with the status their last run recorded."""
     from immunetwin.catalog.reproduce import claims_for
 
