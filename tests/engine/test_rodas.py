@@ -3,12 +3,23 @@ per-member output times and per-member failures."""
 
 from __future__ import annotations
 
+import warnings
+from pathlib import Path
+
 import numpy as np
 import pytest
 
-from immunetwin.engine import CVODES, Rodas4, Status, simulate, simulate_ensemble
-from immunetwin.errors import InvalidInputError
-from immunetwin.formats import read_antimony
+from immunetwin.check._sbml_suite import model_file, read_settings
+from immunetwin.engine import (
+    CVODES,
+    Rodas4,
+    Status,
+    compile_model,
+    simulate,
+    simulate_ensemble,
+)
+from immunetwin.errors import ImmuneTwinError, InvalidInputError
+from immunetwin.formats import read_antimony, read_sbml
 
 # Robertson's chemical kinetics: the classic stiff test (rates span nine orders of magnitude).
 ROBERTSON = """
@@ -131,3 +142,35 @@ def test_max_steps_is_a_member_failure_with_a_fix() -> None:
     )
     assert result.status[0] is Status.INTEGRATION_FAILED
     assert "max_steps" in result.messages[0]
+
+
+def test_sbml_suite_species_agree_with_cvodes(shared: Path) -> None:
+    """Every SBML Test Suite core case with species (events, delays and rules included: what
+    RODAS cannot batch falls back to CVODES): RODAS ensembles match a tight CVODES run."""
+    folder = shared / "sbml-test-suite"
+    if not (folder / "core_cases.txt").is_file():
+        pytest.skip(f"{folder} is not present")
+    compared, disagreements = 0, []
+    for case in (folder / "core_cases.txt").read_text().split():
+        case_folder = folder / "cases" / case
+        settings = read_settings(case_folder / f"{case}-settings.txt")
+        try:
+            compiled = compile_model(read_sbml(model_file(case_folder, case)))
+        except ImmuneTwinError:
+            continue  # the conformance tests cover what the reader refuses
+        times = np.linspace(settings.start, settings.start + settings.duration, settings.steps + 1)
+        reference = simulate(compiled, times, solver=CVODES(1e-10, 1e-14))
+        if not reference.ok or not compiled.species_ids:
+            continue
+        want = reference.values[:, [reference.ids.index(s) for s in compiled.species_ids]]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            got = simulate_ensemble(
+                compiled, times, [], np.zeros((2, 0)), solver=Rodas4(1e-9, 1e-13, jit=False)
+            )
+        compared += 1
+        error = np.abs(got.values - want) / (1e-8 + 1e-5 * np.abs(want))
+        if got.n_failed or not np.all(error <= 1):
+            disagreements.append(case)
+    assert compared > 500
+    assert disagreements == []

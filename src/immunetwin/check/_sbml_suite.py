@@ -56,7 +56,7 @@ def read_settings(path: Path) -> CaseSettings:
     )
 
 
-def _model_file(folder: Path, case: str) -> Path:
+def model_file(folder: Path, case: str) -> Path:
     for suffix in ("l3v2", "l3v1", "l2v5", "l2v4", "l2v3", "l2v2", "l2v1", "l1v2"):
         candidate = folder / f"{case}-sbml-{suffix}.xml"
         if candidate.is_file():
@@ -70,7 +70,7 @@ def run_case(folder: Path, rtol: float = 1e-10, atol: float = 1e-14) -> CaseResu
     started = clock.perf_counter()
     try:
         settings = read_settings(folder / f"{case}-settings.txt")
-        model = read_sbml(_model_file(folder, case))
+        model = read_sbml(model_file(folder, case))
         compiled = compile_model(model)
         times = np.linspace(settings.start, settings.start + settings.duration, settings.steps + 1)
         wanted = [v for v in settings.variables if v in compiled.output_ids]
