@@ -214,15 +214,8 @@ class TwinService:
             regimens=regimens_of(timeline.interventions),
             rng=np.random.default_rng(seed),
         )
-        data = timeline_to_json(timeline)
         inputs = {
-            "timeline": data,
-            "data_summary": {
-                "observations": len(timeline.observations),
-                "assimilated": len(usable),
-                "digest": _digest(data),
-                "until_day": ensemble.time,
-            },
+            **_data_record(timeline, len(usable), ensemble.time),
             "settings": {"size": size, "seed": seed, "iterations": iterations},
             "model": model,
             "population": population,
@@ -264,17 +257,9 @@ class TwinService:
             regimens=regimens_of(merged.interventions),
             rng=np.random.default_rng(seed),
         )
-        data = timeline_to_json(merged)
         inputs = {
             **latest.inputs,
-            "timeline": data,
-            "data_summary": {
-                "observations": len(merged.observations),
-                "assimilated": len(usable),
-                "ignored": ignored,
-                "digest": _digest(data),
-                "until_day": ensemble.time,
-            },
+            **_data_record(merged, len(usable), ensemble.time, ignored=ignored),
             "settings": {**latest.inputs.get("settings", {}), "method": method, "seed": seed},
         }
         version = self.store.add_version(
@@ -482,6 +467,21 @@ class TwinService:
             by,
             new_version=(latest.ensemble, method, inputs, latest.summary),
         )
+
+
+def _data_record(
+    timeline: PatientTimeline, assimilated: int, until_day: float, **more: Any
+) -> dict[str, Any]:
+    """The data part of a version's inputs: the whole timeline and a summary of it."""
+    data = timeline_to_json(timeline)
+    summary = {
+        "observations": len(timeline.observations),
+        "assimilated": assimilated,
+        **more,
+        "digest": _digest(data),
+        "until_day": until_day,
+    }
+    return {"timeline": data, "data_summary": summary}
 
 
 def interventions_of(regimens: Sequence[Regimen], source: str) -> tuple[Intervention, ...]:
