@@ -33,6 +33,17 @@ model turnover
 end
 """
 
+# X = a + b t: a straight line, so fits have a closed-form answer.
+LINE = """
+model line
+  compartment c = 1
+  species X in c
+  X = a
+  J0: -> X; b
+  a = 1; b = 0.5
+end
+"""
+
 DECAY_TABLES = {
     "observables.tsv": [
         "observableId\tobservableFormula\tnoiseFormula\tobservableTransformation\tnoiseDistribution",
@@ -147,6 +158,12 @@ def turnover_yaml(tmp_path: Path) -> Path:
 def write_petab(tmp_path: Path) -> Callable[[str, str, dict[str, list[str]]], Path]:
     """Writes a named problem: ``write_petab(name, antimony, tables)`` -> YAML path."""
     return lambda name, antimony, tables: write_problem(tmp_path / name, antimony, tables)
+
+
+@pytest.fixture
+def write_line(tmp_path: Path) -> Callable[[str, dict[str, list[str]]], Path]:
+    """Writes the straight-line model ``LINE`` with the given tables -> YAML path."""
+    return lambda name, tables: write_problem(tmp_path / name, LINE, tables)
 
 
 @pytest.fixture

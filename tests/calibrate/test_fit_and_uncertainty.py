@@ -28,15 +28,6 @@ from immunetwin.calibrate.priors import minus_log_prior
 from immunetwin.calibrate.uncertainty import laplace, profile, sample
 from immunetwin.errors import InvalidInputError
 
-LINE = """
-model line
-  compartment c = 1
-  species X in c
-  X = a
-  J0: -> X; b
-  a = 1; b = 0.5
-end
-"""
 SIGMA = 0.3
 TIMES = np.array([0.0, 1.0, 2.0, 3.0, 4.0, 6.0, 8.0])
 TRUE = (1.2, 0.45)
@@ -71,12 +62,13 @@ def _least_squares(tables: dict[str, list[str]]) -> tuple[np.ndarray, np.ndarray
 
 
 Writer = Callable[[str, str, dict[str, list[str]]], Path]
+LineWriter = Callable[[str, dict[str, list[str]]], Path]
 
 
 @pytest.fixture
-def line(write_petab: Writer) -> tuple[Objective, np.ndarray, np.ndarray]:
+def line(write_line: LineWriter) -> tuple[Objective, np.ndarray, np.ndarray]:
     tables = _line_tables()
-    objective = Objective(read_petab(write_petab("line", LINE, tables)))
+    objective = Objective(read_petab(write_line("line", tables)))
     estimate, covariance = _least_squares(tables)
     return objective, estimate, covariance
 

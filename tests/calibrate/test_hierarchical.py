@@ -15,17 +15,8 @@ from immunetwin.calibrate import Objective, read_petab
 from immunetwin.calibrate.hierarchical import HierarchicalObjective
 from immunetwin.calibrate.optimize import objective_with_prior_and_fisher, optimize
 
-Writer = Callable[[str, str, dict[str, list[str]]], Path]
+LineWriter = Callable[[str, dict[str, list[str]]], Path]
 
-LINE = """
-model line
-  compartment c = 1
-  species X in c
-  X = a
-  J0: -> X; b
-  a = 1; b = 0.5
-end
-"""
 TIMES = np.array([0.0, 1.0, 2.0, 3.0, 4.0, 6.0, 8.0])
 
 
@@ -56,8 +47,8 @@ def _line_tables(noise_formula: str, noise_parameters: str, extra: str = "") -> 
 
 
 @pytest.fixture
-def line_sd(write_petab: Writer) -> Objective:
-    yaml = write_petab("line_sd", LINE, _line_tables("noiseParameter1_y", "sd"))
+def line_sd(write_line: LineWriter) -> Objective:
+    yaml = write_line("line_sd", _line_tables("noiseParameter1_y", "sd"))
     return Objective(read_petab(yaml))
 
 
@@ -88,17 +79,17 @@ def test_finds_plain_noise_parameters_and_leaves_the_others_outer(decay_yaml: Pa
     assert list(sd_a.rows) == [0, 1, 2, 3]  # the fifth obs_a row has a numeric sigma
 
 
-def test_a_noise_parameter_with_an_objective_prior_stays_outer(write_petab: Writer) -> None:
+def test_a_noise_parameter_with_an_objective_prior_stays_outer(write_line: LineWriter) -> None:
     tables = _line_tables("sd", "", extra="\tparameterScaleNormal\t0;1")
-    objective = Objective(read_petab(write_petab("prior", LINE, tables)))
+    objective = Objective(read_petab(write_line("prior", tables)))
     assert HierarchicalObjective(objective).inner_ids == ()
 
 
 def test_a_parameter_read_by_the_noise_formula_with_others_stays_outer(
-    write_petab: Writer,
+    write_line: LineWriter,
 ) -> None:
     tables = _line_tables("sd * X", "")
-    objective = Objective(read_petab(write_petab("relative", LINE, tables)))
+    objective = Objective(read_petab(write_line("relative", tables)))
     assert HierarchicalObjective(objective).inner_ids == ()
 
 
@@ -114,9 +105,9 @@ def test_the_profile_is_the_minimum_over_sigma(decay_yaml: Path) -> None:
     assert evaluation.nllh <= objective.nllh(x) + 1e-12
 
 
-def test_the_direct_parameter_id_as_noise_formula_is_inner(write_petab: Writer) -> None:
+def test_the_direct_parameter_id_as_noise_formula_is_inner(write_line: LineWriter) -> None:
     tables = _line_tables("sd", "")
-    objective = Objective(read_petab(write_petab("direct", LINE, tables)))
+    objective = Objective(read_petab(write_line("direct", tables)))
     assert HierarchicalObjective(objective).inner_ids == ("sd",)
 
 

@@ -13,17 +13,8 @@ import pytest
 from immunetwin.calibrate import Objective, read_petab
 from immunetwin.calibrate.optimize import FidesTrustRegion, Subspace, optimize
 
-Writer = Callable[[str, str, dict[str, list[str]]], Path]
+LineWriter = Callable[[str, dict[str, list[str]]], Path]
 
-LINE = """
-model line
-  compartment c = 1
-  species X in c
-  X = a
-  J0: -> X; b
-  a = 1; b = 0.5
-end
-"""
 TIMES = np.array([0.0, 1.0, 2.0, 3.0, 4.0, 6.0, 8.0])
 
 
@@ -62,9 +53,9 @@ def test_a_failed_trial_point_shrinks_the_trust_region_instead_of_stopping() -> 
     assert result.converged and calls[0] > 3
 
 
-def test_starts_where_the_objective_fails_are_redrawn(write_petab: Writer) -> None:
+def test_starts_where_the_objective_fails_are_redrawn(write_line: LineWriter) -> None:
     # a log-transformed observable of X = a + b t: no likelihood where X <= 0 at some time
-    objective = Objective(read_petab(write_petab("log_line", LINE, _tables("log"))))
+    objective = Objective(read_petab(write_line("log_line", _tables("log"))))
     kept = optimize(objective, starts=8, seed=1, workers=1, resample_failed=0)
     assert any(not math.isfinite(objective.nllh(s.x0)) for s in kept.starts)
     redrawn = optimize(objective, starts=8, seed=1, workers=1)
@@ -86,8 +77,8 @@ def test_starts_where_the_objective_fails_are_redrawn(write_petab: Writer) -> No
     ],
     ids=["hybrid", "bfgs", "full"],
 )
-def test_fides_hessian_choices_find_the_fit(write_petab: Writer, optimizer) -> None:  # type: ignore[no-untyped-def]
-    objective = Objective(read_petab(write_petab("line", LINE, _tables("lin"))))
+def test_fides_hessian_choices_find_the_fit(write_line: LineWriter, optimizer) -> None:  # type: ignore[no-untyped-def]
+    objective = Objective(read_petab(write_line("line", _tables("lin"))))
     rows = objective.problem.measurements
     t = np.array([m.time for m in rows])
     design = np.column_stack([np.ones_like(t), t])
