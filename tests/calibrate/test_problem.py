@@ -147,10 +147,10 @@ BAD = [
     pytest.param(
         "measurements.tsv",
         2,
-        "obs_a\tc1\t14.1\tinf\tscale\tsd_a",
+        "obs_a\tc1\t14.1\t-inf\tscale\tsd_a",
         (2, "time"),
-        "steady-state measurements",
-        id="steady-state-time",
+        "expected a time >= 0, found -inf",
+        id="negative-infinite-time",
     ),
     pytest.param(
         "observables.tsv",

@@ -527,17 +527,24 @@ class Objective:
             pre_seeds = np.zeros((len(pre_wrt), len(theta)))
             for i, id in enumerate(pre_wrt):
                 pre_seeds[i, pre.links[id]] = dtheta[pre.links[id]]
-            for i, id in enumerate(found.state_ids):
+            for i, id in enumerate(found.ids):
                 if id in s.kept:
                     overrides[id] = float(found.values[i])
                     if found.derivative is not None:
                         seeded[id] = found.derivative[i] @ pre_seeds
         compiled = s.model
         variables = [v for v in s.outputs if v not in compiled.species_ids]
+        wrt = [*links, *seeded]
+        seeds = np.zeros((len(wrt), len(theta)))
+        for i, id in enumerate(links):
+            seeds[i, links[id]] = dtheta[links[id]]
+        for i, row in enumerate(seeded.values()):
+            seeds[len(links) + i] = row
+        finite = s.grid[np.isfinite(s.grid)]
         if not gradient:
             try:
                 result = run_simulation(
-                    compiled, s.grid, parameters=overrides, variables=variables, solver=self.solver
+                    compiled, finite, parameters=overrides, variables=variables, solver=self.solver
                 )
             except RuntimeError as exc:  # the integrator gave up inside the engine
                 return _Failed(ObjectiveStatus.SIMULATION_FAILED, _gave_up("simulation", exc))
@@ -545,28 +552,39 @@ class Objective:
                 # NaN outputs (e.g. 0/0 at t = 0) matter only where a measurement reads them
                 return _Failed(ObjectiveStatus.SIMULATION_FAILED, result.message)
             columns = [result.ids.index(v) for v in s.outputs]
-            return result.values[:, columns], None
-        wrt = [*links, *seeded]
-        seeds = np.zeros((len(wrt), len(theta)))
-        for i, id in enumerate(links):
-            seeds[i, links[id]] = dtheta[links[id]]
-        for i, row in enumerate(seeded.values()):
-            seeds[len(links) + i] = row
-        try:
-            sens = run_sensitivities(
-                compiled,
-                s.grid,
-                wrt=wrt,
-                parameters=overrides,
-                variables=variables,
-                solver=self.solver,
+            values, derivative = result.values[:, columns], None
+        else:
+            try:
+                sens = run_sensitivities(
+                    compiled,
+                    finite,
+                    wrt=wrt,
+                    parameters=overrides,
+                    variables=variables,
+                    solver=self.solver,
+                )
+            except RuntimeError as exc:  # the forward-sensitivity integrator gave up
+                return _Failed(ObjectiveStatus.SIMULATION_FAILED, _gave_up("sensitivity", exc))
+            if not sens.status.ok:
+                return _Failed(ObjectiveStatus.SIMULATION_FAILED, sens.message)
+            columns = [sens.ids.index(v) for v in s.outputs]
+            values, derivative = sens.values[:, columns], sens.jacobian[:, columns, :] @ seeds
+        if len(finite) == len(s.grid):
+            return values, derivative
+        # time = inf: the steady state the condition's dynamics settle in, from its start
+        steady = preequilibrate(
+            compiled, overrides, wrt if gradient else None, self.steady_tolerance
+        )
+        if not steady.ok:
+            return _Failed(
+                ObjectiveStatus.STEADY_STATE_FAILED,
+                f"no steady state for the time = inf measurements: {steady.message}",
             )
-        except RuntimeError as exc:  # the forward-sensitivity integrator gave up
-            return _Failed(ObjectiveStatus.SIMULATION_FAILED, _gave_up("sensitivity", exc))
-        if not sens.status.ok:
-            return _Failed(ObjectiveStatus.SIMULATION_FAILED, sens.message)
-        columns = [sens.ids.index(v) for v in s.outputs]
-        return sens.values[:, columns], sens.jacobian[:, columns, :] @ seeds
+        rows = [steady.ids.index(v) for v in s.outputs]
+        values = np.vstack([values, steady.values[rows][None, :]])
+        if derivative is not None and steady.derivative is not None:
+            derivative = np.concatenate([derivative, (steady.derivative[rows] @ seeds)[None]])
+        return values, derivative
 
 
 def _model_block(g: _Group, derivatives: list[np.ndarray | None], n: int) -> np.ndarray:

@@ -300,13 +300,7 @@ def _read_measurements(
                 line,
                 "measurement",
             )
-        time = table.number(cells, line, "time")
-        if math.isinf(time):
-            raise table.error(
-                "steady-state measurements (time = inf) are not supported yet; give a finite time",
-                line,
-                "time",
-            )
+        time = table.number(cells, line, "time")  # inf: at the condition's steady state
         if not time >= 0:
             raise table.error(f"expected a time >= 0, found {time}", line, "time")
         lists = {}

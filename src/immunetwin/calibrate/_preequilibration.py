@@ -1,5 +1,6 @@
-"""Pre-equilibration: the steady state of a condition and its exact derivative with respect to
-the parameters, by the implicit function theorem on the vector field plus conservation laws.
+"""Pre-equilibration, and steady-state (time = inf) measurements: the steady state of a condition
+and its exact derivative with respect to the parameters, by the implicit function theorem on
+the vector field plus conservation laws.
 
 At the steady state x*(p): f(x*, q(p)) = 0 and L x* = L x0(p) for the conservation laws L, so
 
@@ -24,11 +25,12 @@ from immunetwin.engine._steady import _conservation_basis
 
 @dataclass(frozen=True, eq=False)
 class Preequilibrium:
-    """A steady state in the unit math uses (``values`` per ``state_ids``) and, when asked for,
-    ``derivative[i, j]`` = d values[i] / d wrt[j] (wrt values also in their math unit)."""
+    """A steady state: every output of the model (``ids``: the states and the other variables,
+    in the unit math uses) in ``values`` and, when asked for, ``derivative[i, j]`` =
+    d values[i] / d wrt[j] (wrt values also in their math unit)."""
 
     ok: bool
-    state_ids: tuple[str, ...]
+    ids: tuple[str, ...]
     values: np.ndarray
     derivative: np.ndarray | None
     message: str = ""
@@ -45,8 +47,7 @@ class _Functions:
         self.init = ca.Function("init_jac", [p], [x0, q0, ca.jacobian(x0, p), ca.jacobian(q0, p)])
         f = m.rhs(0.0, x, q)
         self.field = ca.Function("field_jac", [x, q], [ca.jacobian(f, x), ca.jacobian(f, q)])
-        columns = [m.output_ids.index(i) for i in m.state_ids]
-        v = m.outputs(0.0, x, q)[columns]
+        v = m.outputs(0.0, x, q)
         self.read = ca.Function("read_jac", [x, q], [v, ca.jacobian(v, x), ca.jacobian(v, q)])
         self.laws = _conservation_basis(m)[0]
 
@@ -87,31 +88,32 @@ def preequilibrate(
     """The steady state of ``m`` with ``parameters`` (and its derivative with respect to
     ``wrt`` when not None)."""
     result = steady_state(m, parameters=parameters, tolerance=tolerance)
-    values = np.array([result.state[i] for i in m.state_ids], dtype=float)
     if result.status is not SteadyStatus.FOUND:
-        return Preequilibrium(False, m.state_ids, values, None, result.message)
-    if wrt is None:
-        return Preequilibrium(True, m.state_ids, values, None)
+        values = np.full(len(m.output_ids), np.nan)
+        return Preequilibrium(False, m.output_ids, values, None, result.message)
     fn = _functions(m)
     p = m.parameter_vector(parameters)
+    x0, q, dx0, dq = (_dense(v) for v in fn.init(p))
+    q = q.ravel()
+    x = _stored(m, result.state, q)
+    v, v_x, v_q = (_dense(a) for a in fn.read(x, q))
+    values = v.ravel()
+    if wrt is None:
+        return Preequilibrium(True, m.output_ids, values, None)
     selection = np.zeros((len(p), len(wrt)))
     for j, w in enumerate(wrt):  # p is linear in each value (species convert by a factor)
         selection[m.parameter_index(w), j] = m.parameter_vector({**parameters, w: 1.0})[
             m.parameter_index(w)
         ]
-    x0, q, dx0, dq = (_dense(v) for v in fn.init(p))
-    q = q.ravel()
     dx0 = dx0.reshape(m.n_states, len(p)) @ selection
     dq = dq.reshape(len(q), len(p)) @ selection
-    x = _stored(m, result.state, q)
-    f_x, f_q = (_dense(v) for v in fn.field(x, q))
+    f_x, f_q = (_dense(a) for a in fn.field(x, q))
     lhs = f_x.reshape(m.n_states, m.n_states)
     rhs = -f_q.reshape(m.n_states, len(q)) @ dq
     if fn.laws.size:
         lhs = np.vstack([lhs, fn.laws])
         rhs = np.vstack([rhs, fn.laws @ dx0])
     dx, *_ = np.linalg.lstsq(lhs, rhs, rcond=None)
-    _, v_x, v_q = (_dense(v) for v in fn.read(x, q))
-    n = m.n_states
-    derivative = v_x.reshape(n, n) @ dx + v_q.reshape(n, len(q)) @ dq
-    return Preequilibrium(True, m.state_ids, values, derivative)
+    k = len(values)
+    derivative = v_x.reshape(k, m.n_states) @ dx + v_q.reshape(k, len(q)) @ dq
+    return Preequilibrium(True, m.output_ids, values, derivative)

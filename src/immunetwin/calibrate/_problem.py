@@ -110,7 +110,8 @@ class Condition:
 
 @dataclass(frozen=True, slots=True)
 class Measurement:
-    """One data point; ``time`` is finite (steady-state data are not supported)."""
+    """One data point; ``time`` may be ``inf``: the value at the steady state the simulation
+    condition settles in (from its initial state, after pre-equilibration if any)."""
 
     observable_id: str
     simulation_condition_id: str
