@@ -90,3 +90,20 @@ def test_no_steady_state_is_a_status(write_petab: Writer) -> None:
     assert evaluation.status is ObjectiveStatus.STEADY_STATE_FAILED
     assert "time = inf" in evaluation.message
     assert evaluation.nllh == math.inf
+
+
+def test_libpetab_agrees_on_the_steady_rows(write_petab: Writer) -> None:
+    import petab.v1 as petab
+    from petab.v1.calculate import calculate_llh
+
+    path = write_petab("steady_libpetab", TURNOVER, _tables("pre"))
+    problem = read_petab(path)
+    evaluation = Objective(problem, solver=TIGHT).evaluate(problem.nominal_x())
+    reference = petab.Problem.from_yaml(path)
+    llh = calculate_llh(
+        reference.measurement_df,
+        evaluation.to_dataframe(),
+        reference.observable_df,
+        reference.parameter_df,
+    )
+    assert evaluation.llh == pytest.approx(llh, abs=1e-9)
