@@ -113,3 +113,41 @@ def test_the_parameter_vector_must_fit(decay_yaml: Path) -> None:
     assert objective.parameter_ids == ("k", "A0", "scale", "sd_a", "sd_b")
     with pytest.raises(InvalidInputError, match="5 estimated parameters"):
         objective.nllh(np.zeros(3))
+
+
+def test_negative_times_start_every_simulation_early(write_petab: Callable[..., Path]) -> None:
+    # as in the benchmark collection's Hass_PONE2017: the input switches on at time 0 and the
+    # data start at -2, so the simulation starts at -2 (X = 1 until 0, then 1 + k t)
+    model = """
+    model input
+      species X = 1;
+      u := piecewise(0, time < 0, k);
+      J: -> X; u
+      k = 0.5;
+    end
+    """
+    tables = {
+        "observables.tsv": ["observableId\tobservableFormula\tnoiseFormula", "y\tX\t0.1"],
+        "conditions.tsv": ["conditionId", "c"],
+        "measurements.tsv": [
+            "observableId\tsimulationConditionId\tmeasurement\ttime",
+            "y\tc\t1.0\t-2",
+            "y\tc\t1.1\t-1",
+            "y\tc\t1.4\t1",
+            "y\tc\t2.1\t2",
+        ],
+        "parameters.tsv": [
+            "parameterId\tparameterScale\tlowerBound\tupperBound\tnominalValue\testimate",
+            "k\tlin\t0\t10\t0.5\t1",
+        ],
+    }
+    problem = read_petab(write_petab("negative", model, tables))
+    evaluation = Objective(problem, solver=TIGHT).nllh_and_gradient(np.array([0.5]))
+    assert evaluation.ok, evaluation.message
+    np.testing.assert_allclose(evaluation.simulation, [1.0, 1.0, 1.5, 2.0], rtol=1e-8)
+    residuals = (np.array([1.0, 1.1, 1.4, 2.1]) - evaluation.simulation) / 0.1
+    expected = 0.5 * np.sum(residuals**2) + 4 * math.log(math.sqrt(2 * math.pi) * 0.1)
+    assert evaluation.nllh == pytest.approx(expected, abs=1e-7)
+    assert evaluation.gradient is not None
+    # d nllh / dk = -sum(r_i * t_i / sigma) over t > 0
+    assert evaluation.gradient[0] == pytest.approx(-(residuals[2] * 1 + residuals[3] * 2) / 0.1)

@@ -149,7 +149,7 @@ BAD = [
         2,
         "obs_a\tc1\t14.1\t-inf\tscale\tsd_a",
         (2, "time"),
-        "expected a time >= 0, found -inf",
+        "expected a finite time or inf, found -inf",
         id="negative-infinite-time",
     ),
     pytest.param(

@@ -5,7 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from immunetwin.engine import CVODES, DormandPrince, Status, compile_model, simulate
+from immunetwin.engine import (
+    CVODES,
+    DormandPrince,
+    Status,
+    compile_model,
+    sensitivities,
+    simulate,
+)
 from immunetwin.errors import InvalidInputError, SimulationError, UnknownIdentifierError
 from immunetwin.formats import read_antimony
 
@@ -77,6 +84,26 @@ def test_time_event_fires_at_breakpoint_and_output_is_post_event() -> None:
     assert result.n_events == 1
     expected = np.where(times >= 1, 2 * np.exp(-(times - 1)), 0.0)
     np.testing.assert_allclose(result["D"], expected, atol=1e-8)
+
+
+@pytest.mark.parametrize("initial_value", ["true", "false"])
+def test_a_strict_time_trigger_at_the_start_fires_at_the_start(initial_value: str) -> None:
+    # `time > 0` is false at t = 0 and true just after: it rises, whatever t0 says it was
+    # before the start (Swameye_PNAS2003's input is switched on this way). `time >= 0` with
+    # t0 = true is true throughout and never fires.
+    model = read_antimony(
+        f"""
+        model start
+          species X = 1, Y = 1;
+          J: X -> ; 0 * X
+          E: at (time > 0), t0={initial_value}: X = X + 1;
+          F: at (time >= 0), t0={initial_value}: Y = Y + 1;
+        end
+        """
+    )
+    result = simulate(model, [0.0, 1.0])
+    np.testing.assert_allclose(result["X"], [2.0, 2.0])
+    np.testing.assert_allclose(result["Y"], [1.0, 1.0] if initial_value == "true" else [2.0, 2.0])
 
 
 def test_state_event_is_located_precisely() -> None:
@@ -177,3 +204,28 @@ def test_compiled_code_is_never_shared_between_different_models(tmp_path, monkey
     for model in (small, large):
         result = simulate(model, times, solver=DormandPrince())
         np.testing.assert_allclose(result["A"], 3 * np.exp(-0.5 * times), rtol=1e-6)
+
+
+def test_integration_restarts_where_a_rule_switches_in_time() -> None:
+    # the input switches on at t = 5; sensitivities across the switch stay exact
+    model = read_antimony(
+        """
+        model switch
+          species X = 1;
+          u := piecewise(0, time < 5, k);
+          J: -> X; u - d*X
+          k = 2; d = 0.3;
+        end
+        """
+    )
+    compiled = compile_model(model)
+    assert compiled.discontinuities == (5.0,)
+    times = np.array([0.0, 4.0, 5.0, 6.0, 10.0])
+    result = simulate(compiled, times, solver=CVODES(1e-12, 1e-14))
+    k, d = 2.0, 0.3
+    before = np.exp(-d * times)
+    after = np.exp(-d * 5) * np.exp(-d * (times - 5)) + k / d * (1 - np.exp(-d * (times - 5)))
+    np.testing.assert_allclose(result["X"], np.where(times <= 5, before, after), rtol=1e-9)
+    sens = sensitivities(compiled, times, wrt=["k"], solver=CVODES(1e-12, 1e-14))
+    exact = np.where(times <= 5, 0.0, (1 - np.exp(-d * (times - 5))) / d)
+    np.testing.assert_allclose(sens.jacobian[:, 0, 0], exact, rtol=1e-7, atol=1e-10)

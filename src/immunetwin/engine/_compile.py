@@ -11,7 +11,7 @@ Vectors:
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 import casadi as ca
@@ -19,7 +19,19 @@ import numpy as np
 
 from immunetwin.engine._symbolic import SymbolicTranslator, indicator
 from immunetwin.errors import InvalidModelError, UnknownIdentifierError
-from immunetwin.ir import Apply, Compartment, Event, Expr, Model, Op, Parameter, Species, Sym, Time
+from immunetwin.ir import (
+    Apply,
+    Compartment,
+    Event,
+    Expr,
+    Model,
+    Num,
+    Op,
+    Parameter,
+    Species,
+    Sym,
+    Time,
+)
 
 
 class StateKind(enum.Enum):
@@ -66,6 +78,9 @@ class CompiledModel:
     event_info: ca.Function | None  # (t, x, q) -> (triggers, priorities, delays) in one call
     symbols: tuple[ca.SX, ca.SX, ca.SX]  # t, x, q
     ode: ca.SX
+    # times at which the vector field jumps (``time < 1`` in a rule or rate): integration
+    # stops and restarts there, so that no step straddles the jump
+    discontinuities: tuple[float, ...] = ()
 
     @property
     def n_states(self) -> int:
@@ -130,6 +145,24 @@ def _time_trigger(expr: Expr, fixed: frozenset[str]) -> Expr | None:
     if any(isinstance(n, Time) for n in other.walk()) or other.functions():
         return None
     return other if other.symbols() <= fixed else None
+
+
+def _time_thresholds(expressions: Iterable[Expr]) -> tuple[float, ...]:
+    """The constants c of every comparison of ``time`` with a number (``time < c``, ``c >= time``,
+    ...) inside the expressions: where a piecewise switches at a fixed time."""
+    found: set[float] = set()
+    for expr in expressions:
+        for node in expr.walk():
+            if not isinstance(node, Apply) or len(node.args) != 2:
+                continue
+            if node.op not in (Op.LT, Op.LE, Op.GT, Op.GE):
+                continue
+            a, b = node.args
+            if isinstance(a, Time) and isinstance(b, Num):
+                found.add(float(b.value))
+            elif isinstance(b, Time) and isinstance(a, Num):
+                found.add(float(a.value))
+    return tuple(sorted(v for v in found if np.isfinite(v)))
 
 
 def _memoised(compute: Callable[[str], ca.SX], what: str) -> Callable[[str], ca.SX]:
@@ -501,4 +534,12 @@ def compile_model(model: Model) -> CompiledModel:
         event_info=event_info,
         symbols=(t, x, q),
         ode=ode,
+        discontinuities=_time_thresholds(
+            [
+                *rules.values(),
+                *rate_rules.values(),
+                *(r.kinetic_law for r in model.reactions if r.kinetic_law is not None),
+                *(f.body for f in model.function_definitions),
+            ]
+        ),
     )

@@ -136,7 +136,8 @@ class _Runner:
             return self._done(
                 times, states, Status.NONFINITE, f"initial values are not finite for: {names}"
             )
-        if self.n_events == 0:
+        jumps = [c for c in self.m.discontinuities if t0 < c < times[-1]]
+        if self.n_events == 0 and not jumps:
             states[:, 0] = x
             if len(times) > 1:
                 try:
@@ -166,6 +167,10 @@ class _Runner:
             if state_events and len(times) > 1
             else np.zeros(0)
         )
+        if self.n_events:
+            # A trigger that is false at the start itself (``time > t0``) was not true before
+            # it, whatever its initial value says: it rises just after t0, so it fires at t0.
+            self.armed |= ~self._triggers_exact(t, x)
         try:
             x = self._fire(t, x)
         except SimulationError as exc:
@@ -179,6 +184,7 @@ class _Runner:
                 (b, ("timed", e)) for b, e in breakpoints if b > t
             ]
             stops += [(pd.time, ("pending", pd.order)) for pd in self.pending if pd.time > t]
+            stops += [(c, None) for c in self.m.discontinuities if c > t]
             stop, stop_ref = min(stops + [(float(times[-1]), None)], key=lambda item: item[0])
             out_idx = np.arange(k, int(np.searchsorted(times, stop, side="right")))
             grid = np.unique(
@@ -324,6 +330,8 @@ class _Runner:
     def _fire(self, t: float, x: np.ndarray) -> np.ndarray:
         """Process every event due at time t (SBML ordering by priority, re-checking triggers)."""
         m = self.m
+        if not self.n_events:  # a stop at a discontinuity of a model without events
+            return x
         info = self._bound("event_info", m.event_info)
         # Evaluate just after t so that `time > c` is true at a breakpoint c, as it is for t > c.
         shifted = t + 1e-13 * max(1.0, abs(t))
