@@ -280,9 +280,6 @@ class Objective:
             others = sorted(n for n in names - self._model_ids if n != o.id)
             parsed[o.id] = (formula, noise, model_symbols, others)
         row_keys = []
-        # Every simulation starts at time 0, or at the earliest measurement time if that is
-        # negative (the benchmark collection's convention: Hass_PONE2017 starts all at -30).
-        start = min(0.0, min((m.time for m in problem.measurements), default=0.0))
         for m in problem.measurements:
             key = (m.preequilibration_condition_id, m.simulation_condition_id)
             k = keys.setdefault(key, len(keys))
@@ -298,7 +295,9 @@ class Objective:
                 pre_setting = self._setting(pre)
                 pre_model = self._model(frozenset(pre_setting.constants) | set(pre_setting.links))
                 kept = frozenset(pre_model.state_ids) - setting.reset
-            grid = np.array(sorted(times[k] | {start}))
+            # a simulation starts at time 0, or at its earliest measurement time if that is
+            # negative (Hass_PONE2017 measures from -30, before its input switches on at 0)
+            grid = np.array(sorted(times[k] | {0.0}))
             model = self._model(frozenset(overridden | kept))
             self._simulations.append(
                 _Simulation(setting, pre_setting, grid, sorted(outputs[k]), model, pre_model, kept)
