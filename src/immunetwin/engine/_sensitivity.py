@@ -236,20 +236,25 @@ def sensitivities(
         )
     tape: list[Entry] = []
     traj = run_trajectory(compiled, grid, p_num, solver, tape)
-    if traj.status is not Status.SUCCESS:
+
+    def failed(status: Status, message: str) -> SensitivityResult:
         if throw:
-            raise SimulationError(traj.message)
+            raise SimulationError(message)
         nan = np.full((len(grid), len(ids)), np.nan)
-        return SensitivityResult(
-            grid,
-            tuple(ids),
-            wrt,
-            nan,
-            np.full((*nan.shape, len(wrt)), np.nan),
-            traj.status,
-            traj.message,
+        jacobian = np.full((*nan.shape, len(wrt)), np.nan)
+        return SensitivityResult(grid, tuple(ids), wrt, nan, jacobian, status, message)
+
+    if traj.status is not Status.SUCCESS:
+        return failed(traj.status, traj.message)
+    try:
+        values, jacobian = _replay(compiled, solver, tape, grid, p_num, selection, columns)
+    except RuntimeError as exc:  # the solution integrated, its sensitivities did not
+        reason = str(exc).splitlines()[-1].split(": ")[-1]
+        return failed(
+            Status.INTEGRATION_FAILED,
+            f"the sensitivity integration failed ({reason}); try CVODES() with looser "
+            "tolerances or a larger max_steps",
         )
-    values, jacobian = _replay(compiled, solver, tape, grid, p_num, selection, columns)
     if len(wrt) and fixed_schedule(compiled):
         _remember_chain(compiled, grid, solver, selection, tape, event_times(compiled, traj.q))
     return SensitivityResult(grid, tuple(ids), wrt, values, jacobian, Status.SUCCESS)
