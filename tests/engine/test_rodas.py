@@ -174,3 +174,25 @@ def test_sbml_suite_species_agree_with_cvodes(shared: Path) -> None:
             disagreements.append(case)
     assert compared > 500
     assert disagreements == []
+
+
+@pytest.mark.parametrize("solver", [Rodas4(1e-9, 1e-12), CVODES(1e-10, 1e-12)])
+def test_ensembles_restart_at_a_jump_in_time(solver: Rodas4 | CVODES) -> None:
+    model = read_antimony(
+        """
+        model switch
+          species X = 1;
+          u := piecewise(0, time < 5, k);
+          J: -> X; u - d*X
+          k = 2; d = 0.3;
+        end
+        """
+    )
+    times = np.array([0.0, 4.0, 6.0, 10.0])  # the jump at 5 is not an output time
+    ks = np.array([[1.0], [2.0], [4.0]])
+    result = simulate_ensemble(model, times, ["k"], ks, solver=solver)
+    d = 0.3
+    for n, (k,) in enumerate(ks):
+        after = np.exp(-d * times) + k / d * (1 - np.exp(-d * (times - 5)))
+        expected = np.where(times <= 5, np.exp(-d * times), after)
+        np.testing.assert_allclose(result.values[n, :, 0], expected, rtol=1e-7)

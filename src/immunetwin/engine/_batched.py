@@ -73,11 +73,12 @@ def run_batched(
     if not model.events:
         if grids.shape[1] > 1 and model.n_states:
             rows = np.flatnonzero(alive)
+            targets, kept = _with_jumps(model, times, grids[rows, 1:])
             block, _, failures = integrate_batch(
-                _stepper(model, solver), x0[rows], q[rows], grids[rows, 0], grids[rows, 1:],
+                _stepper(model, solver), x0[rows], q[rows], grids[rows, 0], targets,
                 solver.max_steps,
             )  # fmt: skip
-            states[rows, 1:] = block
+            states[rows, 1:] = block[:, kept]
             _fail(failures, rows, status, messages)
     elif not model.n_states or (times.ndim == 2 and not np.all(times == times[0])):
         single = [int(m) for m in np.flatnonzero(alive)]
@@ -96,6 +97,19 @@ def run_batched(
             status[member] = Status.NONFINITE
             messages[member] = "the solution became NaN or infinite"
     return values, status, messages
+
+
+def _with_jumps(
+    model: CompiledModel, times: np.ndarray, targets: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """On a shared grid, the targets with the model's discontinuities inside it added (a step
+    then never straddles a jump), and which columns are the requested ones."""
+    jumps = [c for c in model.discontinuities if times.ndim == 1 and times[0] < c < times[-1]]
+    extra = np.setdiff1d(jumps, times)
+    if not len(extra):
+        return targets, np.arange(targets.shape[1])
+    merged = np.union1d(times[1:], extra)
+    return np.tile(merged, (len(targets), 1)), np.searchsorted(merged, times[1:])
 
 
 def _stepper(model: CompiledModel, solver: Rodas4) -> BatchStepper:
