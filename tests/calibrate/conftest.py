@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from immunetwin.formats import read_antimony, write_sbml
@@ -169,3 +170,29 @@ def write_line(tmp_path: Path) -> Callable[[str, dict[str, list[str]]], Path]:
 @pytest.fixture
 def decay_model() -> str:
     return DECAY
+
+
+@pytest.fixture
+def turnover_model() -> str:
+    return TURNOVER
+
+
+def _libpetab_llh(path: Path, simulations: pd.DataFrame) -> float:
+    import petab.v1 as petab
+    from petab.v1.calculate import calculate_llh
+
+    reference = petab.Problem.from_yaml(path)
+    return float(
+        calculate_llh(
+            reference.measurement_df,
+            simulations,
+            reference.observable_df,
+            reference.parameter_df,
+        )
+    )
+
+
+@pytest.fixture
+def libpetab_llh() -> Callable[[Path, pd.DataFrame], float]:
+    """libpetab's log-likelihood of a problem (its YAML) given a simulation table."""
+    return _libpetab_llh

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from immunetwin.calibrate import Objective, ObjectiveStatus, read_petab
@@ -80,19 +81,12 @@ def test_nllh_and_gradient_match_the_closed_form(
         np.testing.assert_allclose(evaluation.gradient, exact, rtol=1e-6, atol=1e-7)
 
 
-def test_libpetab_agrees_on_our_simulation_table(decay_yaml: Path) -> None:
-    import petab.v1 as petab
-    from petab.v1.calculate import calculate_llh
-
+def test_libpetab_agrees_on_our_simulation_table(
+    decay_yaml: Path, libpetab_llh: Callable[[Path, pd.DataFrame], float]
+) -> None:
     problem = read_petab(decay_yaml)
     evaluation = Objective(problem, solver=TIGHT).evaluate(problem.nominal_x())
-    reference = petab.Problem.from_yaml(decay_yaml)
-    llh = calculate_llh(
-        reference.measurement_df,
-        evaluation.to_dataframe(),
-        reference.observable_df,
-        reference.parameter_df,
-    )
+    llh = libpetab_llh(decay_yaml, evaluation.to_dataframe())
     assert evaluation.llh == pytest.approx(llh, abs=1e-9)
     assert evaluation.sigma[:4] == pytest.approx([0.5] * 4)
 

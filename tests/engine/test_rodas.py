@@ -20,6 +20,7 @@ from immunetwin.engine import (
 )
 from immunetwin.errors import ImmuneTwinError, InvalidInputError
 from immunetwin.formats import read_antimony, read_sbml
+from immunetwin.ir import Model
 
 # Robertson's chemical kinetics: the classic stiff test (rates span nine orders of magnitude).
 ROBERTSON = """
@@ -177,17 +178,8 @@ def test_sbml_suite_species_agree_with_cvodes(shared: Path) -> None:
 
 
 @pytest.mark.parametrize("solver", [Rodas4(1e-9, 1e-12), CVODES(1e-10, 1e-12)])
-def test_ensembles_restart_at_a_jump_in_time(solver: Rodas4 | CVODES) -> None:
-    model = read_antimony(
-        """
-        model switch
-          species X = 1;
-          u := piecewise(0, time < 5, k);
-          J: -> X; u - d*X
-          k = 2; d = 0.3;
-        end
-        """
-    )
+def test_ensembles_restart_at_a_jump_in_time(switch_model: Model, solver: Rodas4 | CVODES) -> None:
+    model = switch_model
     times = np.array([0.0, 4.0, 6.0, 10.0])  # the jump at 5 is not an output time
     ks = np.array([[1.0], [2.0], [4.0]])
     result = simulate_ensemble(model, times, ["k"], ks, solver=solver)

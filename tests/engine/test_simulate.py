@@ -15,6 +15,7 @@ from immunetwin.engine import (
 )
 from immunetwin.errors import InvalidInputError, SimulationError, UnknownIdentifierError
 from immunetwin.formats import read_antimony
+from immunetwin.ir import Model
 
 DECAY = """
 model decay
@@ -206,18 +207,9 @@ def test_compiled_code_is_never_shared_between_different_models(tmp_path, monkey
         np.testing.assert_allclose(result["A"], 3 * np.exp(-0.5 * times), rtol=1e-6)
 
 
-def test_integration_restarts_where_a_rule_switches_in_time() -> None:
+def test_integration_restarts_where_a_rule_switches_in_time(switch_model: Model) -> None:
     # the input switches on at t = 5; sensitivities across the switch stay exact
-    model = read_antimony(
-        """
-        model switch
-          species X = 1;
-          u := piecewise(0, time < 5, k);
-          J: -> X; u - d*X
-          k = 2; d = 0.3;
-        end
-        """
-    )
+    model = switch_model
     compiled = compile_model(model)
     assert compiled.discontinuities == (5.0,)
     times = np.array([0.0, 4.0, 5.0, 6.0, 10.0])
