@@ -112,6 +112,8 @@ def test_output_times_per_member_with_any_solver_and_events() -> None:
 
 
 def test_bad_output_times_per_member() -> None:
+    with pytest.raises(InvalidInputError, match="same count in every row"):
+        simulate_ensemble(read_antimony(ROBERTSON), [[0, 1], [0, 1, 2]], ["k1"], [[0.04], [0.05]])
     grids = np.array([[0.0, 1.0], [0.0, 2.0]])
     with pytest.raises(InvalidInputError, match="one row of output times per member"):
         simulate_ensemble(read_antimony(ROBERTSON), grids, ["k1"], [[0.04]], solver=Rodas4())

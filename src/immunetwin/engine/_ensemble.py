@@ -167,9 +167,15 @@ def _jumps_inside(compiled: CompiledModel, grid: np.ndarray) -> bool:
 
 def _member_times(times: Sequence[float] | np.ndarray, count: int) -> np.ndarray:
     """The shared grid, or the checked ``(count, T)`` per-member grids."""
-    if np.ndim(times) != 2:
-        return check_times(times)
-    array = np.asarray(times, dtype=float)
+    try:
+        array = np.asarray(times, dtype=float)
+    except (TypeError, ValueError):
+        raise InvalidInputError(
+            "output times must be one list of numbers, or one row of numbers per member with "
+            "the same count in every row"
+        ) from None
+    if array.ndim != 2:
+        return check_times(array)
     if array.shape[0] != count:
         raise InvalidInputError(
             f"times has {array.shape[0]} rows but the table has {count} members: give one "
