@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import casadi as ca
 import numpy as np
 
-from immunetwin.engine._buffers import Bound, bound
+from immunetwin.engine._buffers import bound
 from immunetwin.engine._compile import CompiledModel
 from immunetwin.engine._results import Status
 from immunetwin.engine._rosenbrock import (
@@ -36,21 +37,12 @@ from immunetwin.engine._tape import Entry, Fire, Integrate, Record, Trigger
 Outcome = tuple[np.ndarray, list[Status], list[str]]
 
 
-class _Across:
-    """A model function evaluated for many members: maps of it, one per batch size."""
-
-    def __init__(self, function: object) -> None:
-        self.function = function
-        self._bound: dict[int, Bound] = {}
-
-    def __call__(self, *args: np.ndarray) -> list[np.ndarray]:
-        """Arguments are (N, k) row-per-member arrays; results likewise."""
-        count = len(args[0])
-        found = self._bound.get(count)
-        if found is None:
-            found = self._bound[count] = Bound(self.function.map(count))  # type: ignore[attr-defined]
-        flat = found(*(np.ascontiguousarray(a).ravel() for a in args))
-        return [values.reshape(count, -1) for values in flat]
+def _across(model: CompiledModel, function: ca.Function, *args: np.ndarray) -> list[np.ndarray]:
+    """``function`` for every member: arguments and results are (N, k) row-per-member arrays
+    (one cached map of the function per member count)."""
+    count = len(args[0])
+    flat = bound(mapped(model, function, count))(*(np.ascontiguousarray(a).ravel() for a in args))
+    return [values.reshape(count, -1) for values in flat]
 
 
 def run_batched(
@@ -61,7 +53,7 @@ def run_batched(
     one by one)."""
     count = len(members)
     grids = np.broadcast_to(times, (count, times.shape[-1]))
-    x0, q = _Across(model.init)(grids[:, :1], members)
+    x0, q = _across(model, model.init, grids[:, :1], members)
     states = np.full((count, grids.shape[1], model.n_states), np.nan)
     states[:, 0] = x0
     status = [Status.SUCCESS] * count
@@ -179,22 +171,29 @@ def _replay(
                 states[rows, k] = block[:, column]
             x, t = block[:, -1], float(entry.targets[-1])
         elif isinstance(entry, Trigger):
-            at_trigger[entry.order] = _evaluate(model.assignment_values[entry.event], t, x, qs)
+            at_trigger[entry.order] = _evaluate(
+                model, model.assignment_values[entry.event], t, x, qs
+            )
         elif isinstance(entry, Fire):
             values = at_trigger.get(entry.order)
             if values is None or not model.events[entry.event].use_values_from_trigger_time:
-                values = _evaluate(model.assignment_values[entry.event], t, x, qs)
-            x = _evaluate(model.apply_assignments[entry.event], t, x, qs, values)
+                values = _evaluate(model, model.assignment_values[entry.event], t, x, qs)
+            x = _evaluate(model, model.apply_assignments[entry.event], t, x, qs, values)
         elif isinstance(entry, Record):
             states[rows, entry.index] = x
     return [int(m) for m in live[~same]]
 
 
 def _evaluate(
-    function: object, t: float, x: np.ndarray, q: np.ndarray, *more: np.ndarray
+    model: CompiledModel,
+    function: ca.Function,
+    t: float,
+    x: np.ndarray,
+    q: np.ndarray,
+    *more: np.ndarray,
 ) -> np.ndarray:
     """``function(t, x, q, ...)`` for every member (rows)."""
-    return _Across(function)(np.full((len(x), 1), t), x, q, *more)[0]
+    return _across(model, function, np.full((len(x), 1), t), x, q, *more)[0]
 
 
 def _species(
