@@ -42,11 +42,11 @@ def _simulate(
     result = simulate_ensemble(compiled, grid, ids, table, solver=solver)
     values = result.values.copy()
     failed = [n for n, status in enumerate(result.status) if not status.ok]
-    for n in failed:
-        own = grid if grid.ndim == 1 else grid[n]
-        retry = simulate_ensemble(compiled, own, ids, table[[n]], solver=STIFF)
+    if failed:
+        own = grid if grid.ndim == 1 else grid[failed]
+        retry = simulate_ensemble(compiled, own, ids, table[failed], solver=STIFF)
         _check(retry.n_failed, retry.messages, what)
-        values[n] = retry.values[0]
+        values[failed] = retry.values
     return values
 
 
