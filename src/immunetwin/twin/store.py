@@ -49,24 +49,23 @@ versions = sa.Table(
     sa.Column("summary", sa.Text, nullable=False),  # JSON: posterior summary
     sa.Column("ensemble", sa.LargeBinary, nullable=False),  # npz
 )
-forecasts = sa.Table(
-    "twin_forecasts",
-    _meta,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("twin", sa.String(200), nullable=False),
-    sa.Column("version", sa.Integer, nullable=False),
-    sa.Column("created_at", sa.String(40), nullable=False),
-    sa.Column("content", sa.Text, nullable=False),
-)
-recommendations = sa.Table(
-    "twin_recommendations",
-    _meta,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("twin", sa.String(200), nullable=False),
-    sa.Column("version", sa.Integer, nullable=False),
-    sa.Column("created_at", sa.String(40), nullable=False),
-    sa.Column("content", sa.Text, nullable=False),
-)
+
+
+def _derived(name: str) -> sa.Table:
+    """A table of JSON documents computed from one twin version (forecasts, recommendations)."""
+    return sa.Table(
+        name,
+        _meta,
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("twin", sa.String(200), nullable=False),
+        sa.Column("version", sa.Integer, nullable=False),
+        sa.Column("created_at", sa.String(40), nullable=False),
+        sa.Column("content", sa.Text, nullable=False),
+    )
+
+
+forecasts = _derived("twin_forecasts")
+recommendations = _derived("twin_recommendations")
 approvals = sa.Table(
     "twin_approvals",
     _meta,
@@ -285,9 +284,14 @@ class TwinStore:
 
     # --- forecasts, recommendations, approvals --------------------------------------------
     def add_forecast(self, name: str, version: int, content: dict[str, Any]) -> int:
+        return self._add_derived(forecasts, name, version, content)
+
+    def _add_derived(
+        self, table: sa.Table, name: str, version: int, content: dict[str, Any]
+    ) -> int:
         with self._transaction() as conn:
             result = conn.execute(
-                forecasts.insert().values(
+                table.insert().values(
                     twin=name, version=version, created_at=now(), content=json.dumps(content)
                 )
             )
@@ -309,13 +313,7 @@ class TwinStore:
         return {**dict(row), "content": json.loads(row["content"])}
 
     def add_recommendation(self, name: str, version: int, content: dict[str, Any]) -> int:
-        with self._transaction() as conn:
-            result = conn.execute(
-                recommendations.insert().values(
-                    twin=name, version=version, created_at=now(), content=json.dumps(content)
-                )
-            )
-            return int(result.inserted_primary_key[0])  # type: ignore[index]
+        return self._add_derived(recommendations, name, version, content)
 
     def recommendation(self, name: str, recommendation: int) -> dict[str, Any]:
         with self._transaction() as conn:
