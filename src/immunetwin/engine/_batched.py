@@ -96,7 +96,7 @@ def _with_jumps(
 ) -> tuple[np.ndarray, np.ndarray]:
     """On a shared grid, the targets with the model's discontinuities inside it added (a step
     then never straddles a jump), and which columns are the requested ones."""
-    jumps = [c for c in model.discontinuities if times.ndim == 1 and times[0] < c < times[-1]]
+    jumps = model.jumps_within(times[0], times[-1]) if times.ndim == 1 else ()
     extra = np.setdiff1d(jumps, times)
     if not len(extra):
         return targets, np.arange(targets.shape[1])

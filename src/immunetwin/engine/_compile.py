@@ -82,6 +82,10 @@ class CompiledModel:
     # stops and restarts there, so that no step straddles the jump
     discontinuities: tuple[float, ...] = ()
 
+    def jumps_within(self, start: float, end: float) -> tuple[float, ...]:
+        """The discontinuities strictly between ``start`` and ``end``."""
+        return tuple(c for c in self.discontinuities if start < c < end)
+
     @property
     def n_states(self) -> int:
         return len(self.state_ids)

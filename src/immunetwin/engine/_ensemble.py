@@ -136,7 +136,10 @@ def simulate_ensemble(
     elif grid.ndim == 2:
         values, status, messages = _own_grids(compiled, grid, members, solver, workers)
     elif (
-        compiled.events or compiled.n_states == 0 or len(grid) < 2 or _jumps_inside(compiled, grid)
+        compiled.events
+        or compiled.n_states == 0
+        or len(grid) < 2
+        or compiled.jumps_within(grid[0], grid[-1])
     ):
         values, status, messages = _by_member(compiled, grid, members, solver, workers)
     else:
@@ -157,12 +160,6 @@ def simulate_ensemble(
             f"{result.messages[first]}"
         )
     return result
-
-
-def _jumps_inside(compiled: CompiledModel, grid: np.ndarray) -> bool:
-    """Whether the vector field jumps inside the grid (then each member runs the loop that
-    restarts integration at the jump)."""
-    return any(grid[0] < c < grid[-1] for c in compiled.discontinuities)
 
 
 def _member_times(times: Sequence[float] | np.ndarray, count: int) -> np.ndarray:

@@ -136,8 +136,7 @@ class _Runner:
             return self._done(
                 times, states, Status.NONFINITE, f"initial values are not finite for: {names}"
             )
-        jumps = [c for c in self.m.discontinuities if t0 < c < times[-1]]
-        if self.n_events == 0 and not jumps:
+        if self.n_events == 0 and not self.m.jumps_within(t0, times[-1]):
             states[:, 0] = x
             if len(times) > 1:
                 try:
