@@ -163,10 +163,9 @@ class BatchStepper:
 
     CHUNK = 256
 
-    def __init__(self, step: ca.Function, n_states: int, n_q: int) -> None:
+    def __init__(self, step: ca.Function, n_states: int) -> None:
         self.step = step
         self.n = n_states
-        self.n_q = n_q
         self._bound: dict[int, Bound] = {}
 
     def _mapped(self, size: int) -> Bound:
@@ -291,7 +290,7 @@ def stepper_for(
         from immunetwin.engine._jit import compiled
 
         step = compiled(raw, f"{ca.CasadiMeta.version()}|rodas|{rtol}|{atol}|{model.ode}")
-    found = BatchStepper(step, model.n_states, model.symbols[2].numel())
+    found = BatchStepper(step, model.n_states)
     with _LOCK:
         per_model[key] = found
     return found
