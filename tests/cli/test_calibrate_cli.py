@@ -72,6 +72,14 @@ def test_calibrate_profile_and_sample(problem: Path, tmp_path: Path) -> None:
     assert (plots / "posterior.png").exists() and (plots / "draws.csv").exists()
 
 
+def test_calibrate_with_scatter_searches(problem: Path) -> None:
+    run = immunetwin("calibrate", problem, "--starts", "2", "--scatter", "0.5", "--json")
+    data = json.loads(run.stdout)
+    assert data["method"] == "scatter search" and data["starts"] == 2
+    assert data["reached_best"] == 2 and 0.25 < data["parameters"]["k"]["linear"] < 0.35
+    assert data["wall_s_per_start"] >= 0.5  # each search spends its budget
+
+
 def test_bad_problem_is_one_clear_error(problem: Path) -> None:
     (problem.parent / "measurements.tsv").write_text(
         "observableId\tsimulationConditionId\tmeasurement\ttime\na\tc\tnan\t1\n", encoding="utf-8"

@@ -20,7 +20,6 @@ best value (the waterfall summary).
 from __future__ import annotations
 
 import abc
-import enum
 import math
 import multiprocessing
 import os
@@ -30,135 +29,24 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from scipy import optimize as scipy_optimize
 from scipy.stats import qmc
 
+from immunetwin.calibrate._local import (
+    LBFGSB,
+    AbstractLocalOptimizer,
+    FidesTrustRegion,
+    LocalResult,
+    Subspace,
+)
 from immunetwin.calibrate._objective import Objective
 from immunetwin.calibrate._problem import CalibrationProblem
 from immunetwin.calibrate.hierarchical import HierarchicalObjective
 from immunetwin.calibrate.priors import minus_log_prior, sample_prior
+from immunetwin.calibrate.scatter import ScatterSearch
 from immunetwin.errors import InvalidInputError
 
 FunctionAndGradient = Callable[[np.ndarray], tuple[float, np.ndarray]]
 WithHessian = Callable[[np.ndarray], tuple[float, np.ndarray, np.ndarray]]
-
-
-@dataclass(frozen=True, slots=True)
-class LocalResult:
-    x: np.ndarray
-    fval: float
-    converged: bool
-    message: str
-    iterations: int
-
-
-class AbstractLocalOptimizer(abc.ABC):
-    """A local optimiser over a box, given f and its gradient (and, where ``uses_hessian``,
-    a Hessian approximation as a third value)."""
-
-    uses_hessian: bool = False
-
-    @abc.abstractmethod
-    def minimize(
-        self, fun: Callable[[np.ndarray], Any], x0: np.ndarray, lower: np.ndarray, upper: np.ndarray
-    ) -> LocalResult: ...
-
-
-class Subspace(enum.Enum):
-    """Where fides solves its trust-region subproblem."""
-
-    TWO_D = "2D"  # the plane of the Newton step and the gradient (fides' default)
-    FULL = "full"  # the whole parameter space
-
-
-@dataclass(frozen=True)
-class FidesTrustRegion(AbstractLocalOptimizer):
-    """fides' trust-region reflective method, by default with the Fisher information as
-    Hessian (Gauss-Newton).
-
-    ``hessian_update`` makes a fides Hessian approximation instead (called once per start):
-    ``fides.HybridFixed`` (Fisher information, then BFGS once the trust region stalls; the
-    fides paper's recommendation) or a quasi-Newton update such as ``fides.BFGS`` (gradients
-    only). ``subspace`` is where the trust-region subproblem is solved. A trial point where
-    the objective fails (a simulation that cannot be integrated) is rejected and the trust
-    region shrinks.
-    """
-
-    max_iterations: int = 500
-    fatol: float = 1e-6  # absolute change of the objective (nllh) at convergence
-    gatol: float = 1e-6
-    frtol: float = 0.0  # relative change of the objective at convergence
-    subspace: Subspace = Subspace.TWO_D
-    hessian_update: Callable[[], Any] | None = None
-    uses_hessian: bool = True
-
-    def minimize(
-        self, fun: Callable[[np.ndarray], Any], x0: np.ndarray, lower: np.ndarray, upper: np.ndarray
-    ) -> LocalResult:
-        import logging
-
-        import fides
-        from fides.hessian_approximation import IterativeHessianApproximation
-
-        update = self.hessian_update() if self.hessian_update is not None else None
-        gradient_only = isinstance(update, IterativeHessianApproximation)
-
-        def guarded(x: np.ndarray) -> Any:
-            # fides tests convergence on the *trial* point's gradient even when it rejects the
-            # step: a failed simulation must not look like a zero gradient (a false GTOL stop)
-            f, g, h = fun(x)
-            if not math.isfinite(f):
-                g, h = np.full(len(x), np.nan), np.full((len(x), len(x)), np.nan)
-            return (f, g) if gradient_only else (f, g, h)
-
-        optimizer = fides.Optimizer(
-            guarded,
-            ub=upper,
-            lb=lower,
-            verbose=logging.ERROR,
-            options={
-                fides.Options.MAXITER: self.max_iterations,
-                fides.Options.FATOL: self.fatol,
-                fides.Options.FRTOL: self.frtol,
-                fides.Options.GATOL: self.gatol,
-                fides.Options.SUBSPACE_DIM: self.subspace.value,
-            },
-            hessian_update=update,
-        )
-        fval, x, _, _ = optimizer.minimize(np.clip(x0, lower, upper))
-        flag = optimizer.exitflag
-        converged = flag in (fides.ExitFlag.FTOL, fides.ExitFlag.GTOL, fides.ExitFlag.XTOL)
-        return LocalResult(
-            np.asarray(x, dtype=float), float(fval), converged, flag.name, int(optimizer.iteration)
-        )
-
-
-@dataclass(frozen=True)
-class LBFGSB(AbstractLocalOptimizer):
-    """scipy's L-BFGS-B with the exact gradient."""
-
-    max_iterations: int = 1000
-    ftol: float = 1e-12
-    gtol: float = 1e-6
-
-    def minimize(
-        self, fun: Callable[[np.ndarray], Any], x0: np.ndarray, lower: np.ndarray, upper: np.ndarray
-    ) -> LocalResult:
-        result = scipy_optimize.minimize(
-            fun,
-            x0,
-            jac=True,
-            method="L-BFGS-B",
-            bounds=list(zip(lower, upper, strict=True)),
-            options={"maxiter": self.max_iterations, "ftol": self.ftol, "gtol": self.gtol},
-        )
-        return LocalResult(
-            np.asarray(result.x, dtype=float),
-            float(result.fun),
-            bool(result.success),
-            str(result.message),
-            int(result.nit),
-        )
 
 
 class AbstractStarts(abc.ABC):
@@ -220,6 +108,7 @@ class OptimizationResult:
     seed: int
     scales: tuple[str, ...] = field(default=())
     inner_ids: tuple[str, ...] = field(default=())
+    method: str = "multistart"  # or "scatter search": each start a whole global search
 
     @property
     def best(self) -> StartResult:
@@ -247,6 +136,7 @@ class OptimizationResult:
             "wall_s": self.wall_s,
             "wall_s_per_start": float(np.median([s.wall_s for s in self.starts])),
             "wall_s_per_evaluation": float(np.median(per_eval)) if per_eval else None,
+            "method": self.method,
             "hierarchical": list(self.inner_ids),
             "workers": self.workers,
             "seed": self.seed,
@@ -261,6 +151,20 @@ def objective_with_prior(objective: Objective | HierarchicalObjective) -> Functi
     def fun(x: np.ndarray) -> tuple[float, np.ndarray]:
         f, g, _ = with_hessian(x)
         return f, g
+
+    return fun
+
+
+def value_with_prior(objective: Objective | HierarchicalObjective) -> Callable[[np.ndarray], float]:
+    """x -> nllh - log prior without derivatives (one simulation per condition); ``inf``
+    where it fails."""
+    problem = objective.problem
+
+    def fun(x: np.ndarray) -> float:
+        evaluation = objective.evaluate(x)
+        if not evaluation.ok:
+            return math.inf
+        return evaluation.nllh + float(minus_log_prior(problem, evaluation.x)[0])
 
     return fun
 
@@ -301,7 +205,7 @@ _RUN: dict[str, Any] = {}
 
 def _run_start(index: int) -> StartResult:
     objective: Objective = _RUN["objective"]
-    optimizer: AbstractLocalOptimizer = _RUN["optimizer"]
+    optimizer: AbstractLocalOptimizer | ScatterSearch = _RUN["optimizer"]
     profiled: HierarchicalObjective | None = _RUN["hierarchical"]
     x0: np.ndarray = _RUN["starts"][index]
     searched: Objective | HierarchicalObjective = objective
@@ -309,9 +213,10 @@ def _run_start(index: int) -> StartResult:
     if profiled is not None:
         searched = profiled
         lower, upper = profiled.bounds_x()
+    local_optimizer = optimizer.local if isinstance(optimizer, ScatterSearch) else optimizer
     base: Callable[[np.ndarray], Any] = (
         objective_with_prior_and_fisher(searched)
-        if optimizer.uses_hessian
+        if local_optimizer.uses_hessian
         else objective_with_prior(searched)
     )
     count = [0]
@@ -323,7 +228,13 @@ def _run_start(index: int) -> StartResult:
     begin = time.perf_counter()
     start = x0 if profiled is None else profiled.outer(x0)
     try:
-        local = optimizer.minimize(counted, start, lower, upper)
+        if isinstance(optimizer, ScatterSearch):
+            rng = np.random.default_rng([_RUN["seed"], index])
+            outcome = optimizer.minimize(value_with_prior(searched), base, start, lower, upper, rng)
+            local = outcome.result
+            count[0] = outcome.evaluations
+        else:
+            local = optimizer.minimize(counted, start, lower, upper)
     except (ArithmeticError, ValueError, RuntimeError) as error:  # a diverging start
         local = LocalResult(start, math.inf, False, f"{type(error).__name__}: {error}", 0)
     x = local.x
@@ -343,7 +254,7 @@ def optimize(
     *,
     starts: int = 20,
     seed: int = 0,
-    optimizer: AbstractLocalOptimizer | None = None,
+    optimizer: AbstractLocalOptimizer | ScatterSearch | None = None,
     start_points: AbstractStarts | np.ndarray | None = None,
     workers: int | None = None,
     progress: Callable[[int, int, StartResult], None] | None = None,
@@ -361,6 +272,10 @@ def optimize(
     noise parameters that have a closed-form optimum (:class:`HierarchicalObjective`) are not
     searched: every evaluation sets them to their optimum, each start's ``x`` holds them
     filled in, and :attr:`OptimizationResult.inner_ids` names them.
+
+    With ``optimizer=ScatterSearch(...)`` each start is a whole scatter search
+    (:mod:`immunetwin.calibrate.scatter`) seeded with its start point and its own random
+    stream, so the starts stay independent runs.
     """
     objective = problem if isinstance(problem, Objective) else Objective(problem)
     problem = objective.problem
@@ -386,6 +301,7 @@ def optimize(
         optimizer=optimizer or FidesTrustRegion(),
         starts=points,
         hierarchical=profiled,
+        seed=seed,
     )
     begin = time.perf_counter()
     results: list[StartResult] = []
@@ -409,8 +325,9 @@ def optimize(
     ordered = sorted(results, key=lambda s: (not math.isfinite(s.fval), s.fval))
     scales = tuple(p.scale.value for p in problem.estimated)
     inner = profiled.inner_ids if profiled is not None else ()
+    method = "scatter search" if isinstance(optimizer, ScatterSearch) else "multistart"
     return OptimizationResult(
-        problem.estimated_ids, tuple(ordered), wall, workers, seed, scales, inner
+        problem.estimated_ids, tuple(ordered), wall, workers, seed, scales, inner, method
     )
 
 

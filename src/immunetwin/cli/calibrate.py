@@ -57,9 +57,19 @@ def calibrate(
             "--hierarchical", help="Set noise (sigma) parameters in closed form at each step."
         ),
     ] = False,
+    scatter: Annotated[
+        float | None,
+        typer.Option(
+            "--scatter",
+            min=0.1,
+            help="Run each start as a scatter search (global) of this many seconds; for "
+            "problems whose local optima trap most multistart runs.",
+        ),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Fit a PEtab problem: multistart with exact gradients, both cores."""
+    """Fit a PEtab problem: multistart with exact gradients (or scatter searches), both
+    cores."""
 
     def action() -> None:
         import numpy as np
@@ -83,8 +93,15 @@ def calibrate(
             else:
                 typer.echo(f"llh {data['llh']:.6f}  |gradient| {data['gradient_norm']:.3g}")
             return
+        from immunetwin.calibrate.scatter import ScatterSearch
+
         result = optimize(
-            objective, starts=starts, seed=seed, progress=_progress, hierarchical=hierarchical
+            objective,
+            starts=starts,
+            seed=seed,
+            progress=_progress,
+            hierarchical=hierarchical,
+            optimizer=ScatterSearch(budget_s=scatter) if scatter else None,
         )
         data = result.to_json(objective.problem)
         if out is not None:
@@ -100,9 +117,10 @@ def calibrate(
 
 
 def _print_fit(data: dict[str, Any]) -> None:
+    runs = "scatter searches" if data["method"] == "scatter search" else "starts"
     typer.echo(
         f"llh {data['llh']:.6f}  (objective {data['nllh_objective']:.6f}; "
-        f"{data['reached_best']}/{data['starts']} starts within 0.1 of the best; "
+        f"{data['reached_best']}/{data['starts']} {runs} within 0.1 of the best; "
         f"{data['wall_s']:.1f} s)"
     )
     for id, value in data["parameters"].items():

@@ -1,0 +1,119 @@
+"""Scatter search: a global search that escapes the local optima which trap multistart."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from immunetwin.calibrate import Objective, read_petab
+from immunetwin.calibrate.optimize import LBFGSB, optimize
+from immunetwin.calibrate.scatter import ScatterSearch
+from immunetwin.errors import InvalidInputError
+
+# y = a sin(w t): the likelihood in w has a local optimum near every alias of the frequency
+OSCILLATOR = """
+model oscillator
+  X' = V
+  V' = -w^2 * X
+  X = 0; V = 1
+  w = 1; a = 1
+end
+"""
+TRUE_W, TRUE_A = 2.2, 2.0
+TIMES = np.linspace(0.0, 12.0, 49)
+
+
+def _tables() -> dict[str, list[str]]:
+    rng = np.random.default_rng(5)
+    data = TRUE_A * np.sin(TRUE_W * TIMES) / TRUE_W + rng.normal(0.0, 0.05, len(TIMES))
+    return {
+        "observables.tsv": [
+            "observableId\tobservableFormula\tnoiseFormula",
+            "y\ta * X\t0.05",
+        ],
+        "conditions.tsv": ["conditionId", "c"],
+        "measurements.tsv": [
+            "observableId\tsimulationConditionId\tmeasurement\ttime",
+            *(f"y\tc\t{float(v)!r}\t{float(t)!r}" for t, v in zip(TIMES, data, strict=True)),
+        ],
+        "parameters.tsv": [
+            "parameterId\tparameterScale\tlowerBound\tupperBound\tnominalValue\testimate",
+            "w\tlin\t0.2\t6\t1\t1",
+            "a\tlin\t0.1\t10\t1\t1",
+        ],
+    }
+
+
+@pytest.fixture
+def oscillator(write_petab: Callable[[str, str, dict[str, list[str]]], Path]) -> Objective:
+    return Objective(read_petab(write_petab("oscillator", OSCILLATOR, _tables())))
+
+
+# start points far from the true frequency, where local searches end in aliases
+FAR = np.array([[0.5, 1.0], [4.8, 5.0], [5.6, 0.5]])
+
+
+def test_local_searches_from_far_starts_end_in_local_optima(oscillator: Objective) -> None:
+    result = optimize(oscillator, start_points=FAR, optimizer=LBFGSB(), workers=1)
+    assert all(abs(s.x[0] - TRUE_W) > 0.2 for s in result.starts)
+
+
+def test_scatter_search_from_the_same_starts_finds_the_true_frequency(
+    oscillator: Objective,
+) -> None:
+    search = ScatterSearch(local=LBFGSB(), budget_s=600.0, max_evaluations=1500)
+    result = optimize(oscillator, start_points=FAR, optimizer=search, workers=1, seed=2)
+    for start in result.starts:
+        assert start.x[0] == pytest.approx(TRUE_W, abs=0.02)
+        assert start.x[1] == pytest.approx(TRUE_A, abs=0.1)
+        assert start.evaluations >= 1500  # the budget is spent, then the search stops
+        assert start.converged and "local" in start.message
+    # each start is its own search: its own random stream, so different evaluations
+    assert len({tuple(s.x) for s in result.starts}) == len(FAR)
+
+
+def test_the_same_seed_repeats_a_search(oscillator: Objective) -> None:
+    search = ScatterSearch(local=LBFGSB(), budget_s=600.0, max_evaluations=400)
+    first = optimize(oscillator, start_points=FAR[:1], optimizer=search, workers=1, seed=7)
+    again = optimize(oscillator, start_points=FAR[:1], optimizer=search, workers=1, seed=7)
+    np.testing.assert_array_equal(first.best.x, again.best.x)
+
+
+def test_a_search_stops_at_its_time_budget() -> None:
+    calls = [0]
+
+    def value(x: np.ndarray) -> float:
+        calls[0] += 1
+        return float(np.sum(np.sin(5 * x) + 0.1 * x**2))
+
+    def with_gradient(x: np.ndarray) -> tuple[float, np.ndarray]:
+        return value(x), 5 * np.cos(5 * x) + 0.2 * x
+
+    lower, upper = np.full(3, -4.0), np.full(3, 4.0)
+    begin = time.perf_counter()
+    outcome = ScatterSearch(local=LBFGSB(), budget_s=0.3).minimize(
+        value, with_gradient, np.zeros(3), lower, upper, np.random.default_rng(0)
+    )
+    assert time.perf_counter() - begin < 2.0
+    assert outcome.local_searches >= 1 and calls[0] > 100
+    # the global minimum of sum(sin(5x) + 0.1 x^2): each coordinate near -0.31
+    assert np.allclose(outcome.result.x, -0.3117, atol=0.01)
+    assert math.isfinite(outcome.result.fval)
+
+
+@pytest.mark.parametrize(
+    ("options", "named"),
+    [
+        ({"budget_s": 0.0}, "budget"),
+        ({"refset_size": 2}, "refset_size"),
+        ({"balance": 1.5}, "balance"),
+    ],
+)
+def test_bad_options_are_refused(options: dict[str, float], named: str) -> None:
+    with pytest.raises(InvalidInputError, match=named):
+        ScatterSearch(**options)  # type: ignore[arg-type]
