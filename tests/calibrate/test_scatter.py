@@ -106,6 +106,20 @@ def test_a_search_stops_at_its_time_budget() -> None:
     assert math.isfinite(outcome.result.fval)
 
 
+def test_a_search_where_nothing_is_finite_says_so_and_returns_its_start() -> None:
+    def failing(x: np.ndarray) -> float:
+        return math.inf
+
+    x0 = np.array([0.5, -0.5])
+    outcome = ScatterSearch(local=LBFGSB(), budget_s=0.2, redraws=3).minimize(
+        failing, lambda x: (math.inf, np.zeros(2)), x0, -np.ones(2), np.ones(2),
+        np.random.default_rng(1),
+    )  # fmt: skip
+    assert not outcome.result.converged and outcome.result.fval == math.inf
+    np.testing.assert_array_equal(outcome.result.x, x0)
+    assert outcome.local_searches == 0
+
+
 @pytest.mark.parametrize(
     ("options", "named"),
     [

@@ -162,8 +162,11 @@ class _Search:
         n = len(self.lower)
         b = o.refset_size
         diverse = [np.clip(x0, self.lower, self.upper)]
+        self.best_x = diverse[0].copy()  # what comes back if nothing is finite
         values = [self.evaluate(diverse[0])]
         for x in self.sample(max(o.diverse_points or 10 * n, b) - 1, self.rng):
+            if self.spent() and len(diverse) >= b:
+                break
             x = np.clip(x, self.lower, self.upper)
             diverse.append(x)
             values.append(self.evaluate(x))
