@@ -41,7 +41,9 @@ Sampler = Callable[[int, np.random.Generator], np.ndarray]
 
 @dataclass(frozen=True)
 class ScatterSearch:
-    """Enhanced scatter search around ``local`` (defaults follow Egea et al. 2010 and pyPESTO).
+    """Enhanced scatter search around ``local``. The stagnation and proximity defaults are
+    Egea et al.'s; a set of 15 with a local search every 5 iterations did better than 10 / 10
+    on the Fiedler benchmark problem.
 
     ``budget_s`` and ``max_evaluations`` bound one search; ``refset_size`` is the number of
     points recombined (each iteration costs about its square in objective values);
