@@ -4,7 +4,9 @@ with the objective's exact gradient, the starts run in parallel over the machine
 The default local optimiser is :class:`FidesTrustRegion` - the interior trust-region
 reflective method of the ``fides`` package (Fröhlich & Sorger 2022, the pyPESTO default for
 ODE models) fed our exact gradient and the expected Fisher information as its Hessian
-(Gauss-Newton for least squares). :class:`LBFGSB` (scipy) needs only gradients.
+(Gauss-Newton for least squares). :class:`LBFGSB` (scipy) needs only gradients. The local
+optimisers live in ``_local``; ``optimizer=ScatterSearch(...)``
+(:mod:`immunetwin.calibrate.scatter`) makes each start a global search around one of them.
 
 A trial point where the objective fails (a simulation that cannot be integrated, e.g. a
 finite-time blow-up) is rejected and shrinks the trust region; a start point where it fails is
