@@ -11,7 +11,13 @@ The method is Egea, Martí & Banga's (Comput. Oper. Res. 2010), as in MEIGO and 
   its quality against its distance to the local optima found so far; its optimum competes for
   the overall best (it does not enter the reference set, which keeps exploring);
 - members too close to a better one, and members that stop improving, are replaced by fresh
-  random points.
+  random points;
+- once ``restart_after`` local searches in a row have not improved the best point, the set has
+  settled in basins already explored and is rebuilt from a fresh random sample (the best point
+  is kept). On Fiedler's problem a local search from the best child of a fresh set reaches
+  the global optimum about two times in five, far more often than later ones from a settled
+  set: searches of 60 s reached it in 7/8 runs with a restart after every fruitless local
+  search; without restarts 5/20 searches of 90 s did.
 
 It runs until its time budget (a local search that has begun is finished) or its evaluation
 budget is spent. Recombination and go-beyond need objective values only, so most evaluations
@@ -52,7 +58,8 @@ class ScatterSearch:
     ``balance`` how a local search's start is chosen (0: the best child, 1: the child farthest
     from the local optima found so far); ``stuck_limit`` how many iterations a member may go
     without improving before it is replaced; ``proximity`` the distance (relative to the box)
-    under which two members count as the same point.
+    under which two members count as the same point; ``restart_after`` how many fruitless local
+    searches trigger a fresh set (0: never).
     """
 
     local: AbstractLocalOptimizer = field(default_factory=FidesTrustRegion)
@@ -65,6 +72,7 @@ class ScatterSearch:
     balance: float = 0.5
     stuck_limit: int = 20
     proximity: float = 1e-3
+    restart_after: int = 1  # local searches without a better best before a fresh set (0: never)
     redraws: int = 100  # random draws per point before giving up on a finite value
 
     def __post_init__(self) -> None:
@@ -161,18 +169,53 @@ class _Search:
 
     def run(self, x0: np.ndarray) -> ScatterOutcome:
         o = self.options
-        n = len(self.lower)
-        b = o.refset_size
-        diverse = [np.clip(x0, self.lower, self.upper)]
-        self.best_x = diverse[0].copy()  # what comes back if nothing is finite
-        values = [self.evaluate(diverse[0])]
-        for x in self.sample(max(o.diverse_points or 10 * n, b) - 1, self.rng):
+        start = np.clip(x0, self.lower, self.upper)
+        self.best_x = start.copy()  # what comes back if nothing is finite
+        self.fill_refset(start)
+        local_searches = restarts = 0
+        unimproved = 0  # local searches since the best last improved
+        while not self.spent():
+            self.sort()
+            self.prune_too_close()
+            children, child_f = self.combine()
+            self.go_beyond(children, child_f)
+            if not self.spent() and self.local_due():
+                before = self.best_f
+                runs = self.local_search(children, child_f)
+                local_searches += runs
+                unimproved = 0 if self.best_f < before - 1e-6 else unimproved + runs
+            better = child_f < self.f
+            self.x[better], self.f[better] = children[better], child_f[better]
+            self.stuck[better] = 0
+            self.stuck[~better] += 1
+            for i in np.flatnonzero(self.stuck > o.stuck_limit):
+                self.x[i], self.f[i] = self.random_point()
+                self.stuck[i] = 0
+            self.iterations += 1
+            if o.restart_after and unimproved >= o.restart_after and not self.spent():
+                # the set has settled in basins already explored: start over from fresh points
+                self.fill_refset(None)
+                self.iterations, self.last_local, unimproved = 0, 0, 0
+                restarts += 1
+        converged = math.isfinite(self.best_f)
+        message = (
+            f"budget spent after {local_searches} local searches, {restarts} restarts of the set"
+        )
+        result = LocalResult(self.best_x, self.best_f, converged, message, local_searches)
+        return ScatterOutcome(result, self.evaluations, local_searches)
+
+    def fill_refset(self, start: np.ndarray | None) -> None:
+        """A new reference set from a diverse random sample (with ``start``, if given): the
+        best half, then random picks among the finite rest."""
+        o, n, b = self.options, len(self.lower), self.options.refset_size
+        diverse: list[np.ndarray] = [] if start is None else [start]
+        values = [self.evaluate(x) for x in diverse]
+        for x in self.sample(max(o.diverse_points or 10 * n, b) - len(diverse), self.rng):
             if self.spent() and len(diverse) >= b:
                 break
             x = np.clip(x, self.lower, self.upper)
             diverse.append(x)
             values.append(self.evaluate(x))
-        # refset: the best half, then random picks among the finite rest
         order = np.argsort(values)
         finite = [i for i in order if math.isfinite(values[i])]
         keep = finite[: b // 2]
@@ -185,26 +228,6 @@ class _Search:
             x, f = self.random_point()
             self.x, self.f = np.vstack([self.x, x]), np.append(self.f, f)
         self.stuck = np.zeros(b, dtype=int)
-        local_searches = 0
-        while not self.spent():
-            self.sort()
-            self.prune_too_close()
-            children, child_f = self.combine()
-            self.go_beyond(children, child_f)
-            if not self.spent() and self.local_due():
-                local_searches += self.local_search(children, child_f)
-            better = child_f < self.f
-            self.x[better], self.f[better] = children[better], child_f[better]
-            self.stuck[better] = 0
-            self.stuck[~better] += 1
-            for i in np.flatnonzero(self.stuck > o.stuck_limit):
-                self.x[i], self.f[i] = self.random_point()
-                self.stuck[i] = 0
-            self.iterations += 1
-        converged = math.isfinite(self.best_f)
-        message = f"budget spent after {self.iterations} iterations, {local_searches} local"
-        result = LocalResult(self.best_x, self.best_f, converged, message, self.iterations)
-        return ScatterOutcome(result, self.evaluations, local_searches)
 
     def sort(self) -> None:
         order = np.argsort(self.f, kind="stable")
