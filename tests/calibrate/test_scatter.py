@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from immunetwin.calibrate import Objective, read_petab
-from immunetwin.calibrate.optimize import LBFGSB, optimize
+from immunetwin.calibrate.optimize import LBFGSB, _screening, optimize, value_with_prior
 from immunetwin.calibrate.scatter import ScatterSearch
 from immunetwin.errors import InvalidInputError
 
@@ -126,8 +126,22 @@ def test_a_search_where_nothing_is_finite_says_so_and_returns_its_start() -> Non
         ({"budget_s": 0.0}, "budget"),
         ({"refset_size": 2}, "refset_size"),
         ({"balance": 1.5}, "balance"),
+        ({"screening_max_steps": 0}, "screening_max_steps"),
     ],
 )
 def test_bad_options_are_refused(options: dict[str, float], named: str) -> None:
     with pytest.raises(InvalidInputError, match=named):
         ScatterSearch(**options)  # type: ignore[arg-type]
+
+
+def test_ranking_values_use_a_step_limit_that_local_searches_do_not(oscillator: Objective) -> None:
+    x = np.array([TRUE_W, TRUE_A])
+    screening = _screening(oscillator, ScatterSearch(screening_max_steps=3))
+    assert screening.solver.max_steps == 3
+    assert value_with_prior(screening)(x) == math.inf  # a quarter period needs more steps
+    assert math.isfinite(value_with_prior(oscillator)(x))
+    # no cap, or one above the objective's own: the objective itself
+    assert _screening(oscillator, ScatterSearch(screening_max_steps=None)) is oscillator
+    limit = oscillator.solver.max_steps
+    assert _screening(oscillator, ScatterSearch(screening_max_steps=limit + 1)) is oscillator
+    assert _screening(oscillator, LBFGSB()) is oscillator

@@ -22,6 +22,7 @@ best value (the waterfall summary).
 from __future__ import annotations
 
 import abc
+import dataclasses
 import math
 import multiprocessing
 import os
@@ -215,6 +216,9 @@ def _run_start(index: int) -> StartResult:
     if profiled is not None:
         searched = profiled
         lower, upper = profiled.bounds_x()
+    screened: Objective | HierarchicalObjective = _RUN["screening"]
+    if profiled is not None:
+        screened = HierarchicalObjective(_RUN["screening"])
     local_optimizer = optimizer.local if isinstance(optimizer, ScatterSearch) else optimizer
     base: Callable[[np.ndarray], Any] = (
         objective_with_prior_and_fisher(searched)
@@ -232,7 +236,7 @@ def _run_start(index: int) -> StartResult:
     try:
         if isinstance(optimizer, ScatterSearch):
             rng = np.random.default_rng([_RUN["seed"], index])
-            outcome = optimizer.minimize(value_with_prior(searched), base, start, lower, upper, rng)
+            outcome = optimizer.minimize(value_with_prior(screened), base, start, lower, upper, rng)
             local = outcome.result
             count[0] = outcome.evaluations
         else:
@@ -300,6 +304,7 @@ def optimize(
     profiled = HierarchicalObjective(objective) if hierarchical else None
     _RUN.update(
         objective=objective,
+        screening=_screening(objective, optimizer),
         optimizer=optimizer or FidesTrustRegion(),
         starts=points,
         hierarchical=profiled,
@@ -331,6 +336,18 @@ def optimize(
     return OptimizationResult(
         problem.estimated_ids, tuple(ordered), wall, workers, seed, scales, inner, method
     )
+
+
+def _screening(objective: Objective, optimizer: object) -> Objective:
+    """The objective a scatter search ranks its points with: the same problem, integrated
+    with at most ``screening_max_steps`` steps per output interval."""
+    if not isinstance(optimizer, ScatterSearch) or optimizer.screening_max_steps is None:
+        return objective
+    solver, limit = objective.solver, optimizer.screening_max_steps
+    if solver.max_steps <= limit:
+        return objective
+    cheaper = dataclasses.replace(solver, max_steps=limit)  # type: ignore[type-var]
+    return Objective(objective.problem, solver=cheaper, steady_tolerance=objective.steady_tolerance)
 
 
 def _resample_failed(

@@ -59,7 +59,9 @@ class ScatterSearch:
     from the local optima found so far); ``stuck_limit`` how many iterations a member may go
     without improving before it is replaced; ``proximity`` the distance (relative to the box)
     under which two members count as the same point; ``restart_after`` how many fruitless local
-    searches trigger a fresh set (0: never).
+    searches trigger a fresh set (0: never); ``screening_max_steps`` caps the integration
+    steps of the objective values that only rank points (the local searches keep the
+    objective's own limit).
     """
 
     local: AbstractLocalOptimizer = field(default_factory=FidesTrustRegion)
@@ -74,6 +76,12 @@ class ScatterSearch:
     proximity: float = 1e-3
     restart_after: int = 1  # local searches without a better best before a fresh set (0: never)
     redraws: int = 100  # random draws per point before giving up on a finite value
+    # objective values outside the local searches: at most this many integration steps per
+    # output interval (None: the objective's own limit); a point that needs more counts as
+    # failed there. On Crauste_CellSystems2017 such failures (finite-time blow-ups) took 59% of
+    # a search at 10^4 steps; at 2000 they cost 13 ms instead of 61 ms and a search runs about
+    # twice as many local searches
+    screening_max_steps: int | None = 2000
 
     def __post_init__(self) -> None:
         if not (self.budget_s > 0 and self.max_evaluations > 0):
@@ -82,6 +90,10 @@ class ScatterSearch:
             raise InvalidInputError(f"refset_size must be at least 3; got {self.refset_size}")
         if not 0.0 <= self.balance <= 1.0:
             raise InvalidInputError(f"balance must lie in [0, 1]; got {self.balance}")
+        if self.screening_max_steps is not None and self.screening_max_steps < 1:
+            raise InvalidInputError(
+                f"screening_max_steps must be at least 1 (or None); got {self.screening_max_steps}"
+            )
 
     def minimize(
         self,
