@@ -211,14 +211,13 @@ def _run_start(index: int) -> StartResult:
     optimizer: AbstractLocalOptimizer | ScatterSearch = _RUN["optimizer"]
     profiled: HierarchicalObjective | None = _RUN["hierarchical"]
     x0: np.ndarray = _RUN["starts"][index]
+    ranking: Objective = _RUN["screening"]  # what a scatter search ranks its points with
     searched: Objective | HierarchicalObjective = objective
+    screened: Objective | HierarchicalObjective = ranking
     lower, upper = objective.problem.bounds_x()
     if profiled is not None:
-        searched = profiled
+        searched, screened = profiled, HierarchicalObjective(ranking)
         lower, upper = profiled.bounds_x()
-    screened: Objective | HierarchicalObjective = _RUN["screening"]
-    if profiled is not None:
-        screened = HierarchicalObjective(_RUN["screening"])
     local_optimizer = optimizer.local if isinstance(optimizer, ScatterSearch) else optimizer
     base: Callable[[np.ndarray], Any] = (
         objective_with_prior_and_fisher(searched)
@@ -338,7 +337,9 @@ def optimize(
     )
 
 
-def _screening(objective: Objective, optimizer: object) -> Objective:
+def _screening(
+    objective: Objective, optimizer: AbstractLocalOptimizer | ScatterSearch | None
+) -> Objective:
     """The objective a scatter search ranks its points with: the same problem, integrated
     with at most ``screening_max_steps`` steps per output interval."""
     if not isinstance(optimizer, ScatterSearch) or optimizer.screening_max_steps is None:
