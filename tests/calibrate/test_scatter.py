@@ -100,10 +100,14 @@ def test_a_search_stops_at_its_time_budget() -> None:
         value, with_gradient, np.zeros(3), lower, upper, np.random.default_rng(0)
     )
     assert time.perf_counter() - begin < 2.0
-    assert outcome.local_searches >= 1 and calls[0] > 100
-    # the global minimum of sum(sin(5x) + 0.1 x^2): each coordinate near -0.31
-    assert np.allclose(outcome.result.x, -0.3117, atol=0.01)
-    assert math.isfinite(outcome.result.fval)
+    assert math.isfinite(outcome.result.fval) and calls[0] > 0
+    # what that budget buys on an idle machine, as a count of evaluations (not timed): the
+    # global minimum of sum(sin(5x) + 0.1 x^2), each coordinate near -0.31
+    counted = ScatterSearch(local=LBFGSB(), budget_s=600.0, max_evaluations=20_000).minimize(
+        value, with_gradient, np.zeros(3), lower, upper, np.random.default_rng(0)
+    )
+    assert counted.local_searches >= 1
+    assert np.allclose(counted.result.x, -0.3117, atol=0.01)
 
 
 def test_a_search_where_nothing_is_finite_says_so_and_returns_its_start() -> None:
