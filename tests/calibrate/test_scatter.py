@@ -149,3 +149,24 @@ def test_ranking_values_use_a_step_limit_that_local_searches_do_not(oscillator: 
     limit = oscillator.solver.max_steps
     assert _screening(oscillator, ScatterSearch(screening_max_steps=limit + 1)) is oscillator
     assert _screening(oscillator, LBFGSB()) is oscillator
+
+
+def test_a_local_search_that_raises_costs_that_search_only() -> None:
+    # fides raises at a start whose gradient fails although its value is finite
+    def value(x: np.ndarray) -> float:
+        return float(np.sum((x - 0.5) ** 2))
+
+    calls = [0]
+
+    def with_gradient(x: np.ndarray) -> tuple[float, np.ndarray]:
+        calls[0] += 1
+        if calls[0] == 1:  # the first local search's start
+            raise RuntimeError("Encountered non-finite function inf value at initial point.")
+        return value(x), 2 * (x - 0.5)
+
+    outcome = ScatterSearch(local=LBFGSB(), budget_s=600.0, max_evaluations=5000).minimize(
+        value, with_gradient, np.array([-0.9, 0.0]), -np.ones(2), np.ones(2),
+        np.random.default_rng(2),
+    )  # fmt: skip
+    assert outcome.local_searches >= 2
+    np.testing.assert_allclose(outcome.result.x, [0.5, 0.5], atol=1e-3)

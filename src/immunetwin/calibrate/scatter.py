@@ -325,7 +325,12 @@ class _Search:
             if not math.isfinite(child_f[k]) or self.spent():
                 continue
             runs += 1
-            local = o.local.minimize(self.counted, children[k], self.lower, self.upper)
+            try:
+                local = o.local.minimize(self.counted, children[k], self.lower, self.upper)
+            except (ArithmeticError, ValueError, RuntimeError):
+                # e.g. fides refusing a start whose gradient fails where its value did not (the
+                # sensitivities need more steps): this search is lost, not the whole search
+                continue
             if not math.isfinite(local.fval):
                 continue
             # the refined point is not put back into the set (as pyPESTO's eSS): the set keeps
