@@ -14,6 +14,10 @@ from typing import Any
 import numpy as np
 from scipy import optimize as scipy_optimize
 
+# What a local optimiser may raise on a start it cannot work from (e.g. fides on a start whose
+# objective or gradient is not finite, a diverging start): that local search is lost, no more
+LOCAL_SEARCH_FAILURES = (ArithmeticError, ValueError, RuntimeError)
+
 
 @dataclass(frozen=True, slots=True)
 class LocalResult:

@@ -36,6 +36,7 @@ from scipy.stats import qmc
 
 from immunetwin.calibrate._local import (
     LBFGSB,
+    LOCAL_SEARCH_FAILURES,
     AbstractLocalOptimizer,
     FidesTrustRegion,
     LocalResult,
@@ -240,7 +241,7 @@ def _run_start(index: int) -> StartResult:
             count[0] = outcome.evaluations
         else:
             local = optimizer.minimize(counted, start, lower, upper)
-    except (ArithmeticError, ValueError, RuntimeError) as error:  # a diverging start
+    except LOCAL_SEARCH_FAILURES as error:  # a diverging start
         local = LocalResult(start, math.inf, False, f"{type(error).__name__}: {error}", 0)
     x = local.x
     if profiled is not None:  # the inner parameters at their optimum (or as drawn)

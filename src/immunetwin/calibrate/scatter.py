@@ -38,7 +38,12 @@ from typing import Any
 
 import numpy as np
 
-from immunetwin.calibrate._local import AbstractLocalOptimizer, FidesTrustRegion, LocalResult
+from immunetwin.calibrate._local import (
+    LOCAL_SEARCH_FAILURES,
+    AbstractLocalOptimizer,
+    FidesTrustRegion,
+    LocalResult,
+)
 from immunetwin.errors import InvalidInputError
 
 Value = Callable[[np.ndarray], float]
@@ -327,7 +332,7 @@ class _Search:
             runs += 1
             try:
                 local = o.local.minimize(self.counted, children[k], self.lower, self.upper)
-            except (ArithmeticError, ValueError, RuntimeError):
+            except LOCAL_SEARCH_FAILURES:
                 # e.g. fides refusing a start whose gradient fails where its value did not (the
                 # sensitivities need more steps): this search is lost, not the whole search
                 continue
