@@ -141,7 +141,7 @@ def test_bad_options_are_refused(options: dict[str, float], named: str) -> None:
 def test_ranking_values_use_a_step_limit_that_local_searches_do_not(oscillator: Objective) -> None:
     x = np.array([TRUE_W, TRUE_A])
     screening = _screening(oscillator, ScatterSearch(screening_max_steps=3))
-    assert screening.solver.max_steps == 3
+    assert isinstance(screening, Objective) and screening.solver.max_steps == 3
     assert value_with_prior(screening)(x) == math.inf  # a quarter period needs more steps
     assert math.isfinite(value_with_prior(oscillator)(x))
     # no cap, or one above the objective's own: the objective itself

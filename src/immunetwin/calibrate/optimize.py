@@ -212,12 +212,11 @@ def _run_start(index: int) -> StartResult:
     optimizer: AbstractLocalOptimizer | ScatterSearch = _RUN["optimizer"]
     profiled: HierarchicalObjective | None = _RUN["hierarchical"]
     x0: np.ndarray = _RUN["starts"][index]
-    ranking: Objective = _RUN["screening"]  # what a scatter search ranks its points with
+    screened: Objective | HierarchicalObjective = _RUN["screening"]  # a scatter search's ranking
     searched: Objective | HierarchicalObjective = objective
-    screened: Objective | HierarchicalObjective = ranking
     lower, upper = objective.problem.bounds_x()
     if profiled is not None:
-        searched, screened = profiled, HierarchicalObjective(ranking)
+        searched = profiled
         lower, upper = profiled.bounds_x()
     local_optimizer = optimizer.local if isinstance(optimizer, ScatterSearch) else optimizer
     base: Callable[[np.ndarray], Any] = (
@@ -304,7 +303,7 @@ def optimize(
     profiled = HierarchicalObjective(objective) if hierarchical else None
     _RUN.update(
         objective=objective,
-        screening=_screening(objective, optimizer),
+        screening=_screening(objective, optimizer, profiled),
         optimizer=optimizer or FidesTrustRegion(),
         starts=points,
         hierarchical=profiled,
@@ -339,17 +338,24 @@ def optimize(
 
 
 def _screening(
-    objective: Objective, optimizer: AbstractLocalOptimizer | ScatterSearch | None
-) -> Objective:
-    """The objective a scatter search ranks its points with: the same problem, integrated
-    with at most ``screening_max_steps`` steps per output interval."""
+    objective: Objective,
+    optimizer: AbstractLocalOptimizer | ScatterSearch | None,
+    profiled: HierarchicalObjective | None = None,
+) -> Objective | HierarchicalObjective:
+    """The objective a scatter search ranks its points with: what it searches (``profiled``
+    where the noise parameters are solved in closed form), integrated with at most
+    ``screening_max_steps`` steps per output interval."""
+    searched = objective if profiled is None else profiled
     if not isinstance(optimizer, ScatterSearch) or optimizer.screening_max_steps is None:
-        return objective
+        return searched
     solver, limit = objective.solver, optimizer.screening_max_steps
     if solver.max_steps <= limit:
-        return objective
+        return searched
     cheaper = dataclasses.replace(solver, max_steps=limit)  # type: ignore[type-var]
-    return Objective(objective.problem, solver=cheaper, steady_tolerance=objective.steady_tolerance)
+    ranking = Objective(
+        objective.problem, solver=cheaper, steady_tolerance=objective.steady_tolerance
+    )
+    return ranking if profiled is None else HierarchicalObjective(ranking)
 
 
 def _resample_failed(
