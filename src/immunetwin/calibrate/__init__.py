@@ -1,8 +1,8 @@
 """Calibration: PEtab v1 problems in, the exact negative log-likelihood and its gradient out."""
 
-from immunetwin.calibrate._objective import Evaluation as Evaluation
+from immunetwin.calibrate._evaluation import Evaluation as Evaluation
+from immunetwin.calibrate._evaluation import ObjectiveStatus as ObjectiveStatus
 from immunetwin.calibrate._objective import Objective as Objective
-from immunetwin.calibrate._objective import ObjectiveStatus as ObjectiveStatus
 from immunetwin.calibrate._petab import read_petab as read_petab
 from immunetwin.calibrate._petab_write import write_petab as write_petab
 from immunetwin.calibrate._problem import CalibrationProblem as CalibrationProblem

@@ -14,16 +14,15 @@ formulas, differentiated symbolically with CasADi.
 
 from __future__ import annotations
 
-import enum
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import casadi as ca
 import numpy as np
 import sympy as sp
 
+from immunetwin.calibrate._evaluation import Evaluation, ObjectiveStatus
 from immunetwin.calibrate._formulas import parse, placeholder, placeholder_name, to_casadi
 from immunetwin.calibrate._formulas import symbol_names as names_of
 from immunetwin.calibrate._preequilibration import preequilibrate
@@ -39,80 +38,6 @@ from immunetwin.engine import CVODES, AbstractSolver, CompiledModel, Status, com
 from immunetwin.engine import sensitivities as run_sensitivities
 from immunetwin.engine import simulate as run_simulation
 from immunetwin.errors import InvalidInputError
-
-if TYPE_CHECKING:
-    import pandas as pd
-
-
-class ObjectiveStatus(enum.Enum):
-    """Outcome of one evaluation; a failed one has ``nllh = inf`` and says why."""
-
-    SUCCESS = "success"
-    SIMULATION_FAILED = "simulation_failed"
-    STEADY_STATE_FAILED = "steady_state_failed"
-    NONFINITE = "nonfinite"
-
-    @property
-    def ok(self) -> bool:
-        return self is ObjectiveStatus.SUCCESS
-
-
-@dataclass(frozen=True, eq=False)
-class Evaluation:
-    """One evaluation at ``x`` (estimated parameters on their scales).
-
-    ``simulation[i]`` and ``sigma[i]`` belong to ``measurements[i]`` (the observable before its
-    transformation, and the noise parameter); ``gradient`` is d nllh / d x, or None when it was
-    not asked for.
-    """
-
-    x: np.ndarray
-    nllh: float
-    gradient: np.ndarray | None
-    simulation: np.ndarray
-    sigma: np.ndarray
-    status: ObjectiveStatus
-    measurements: tuple[Measurement, ...]
-    message: str = ""
-    fisher: np.ndarray | None = None  # expected Fisher information of x, when asked for
-
-    @property
-    def ok(self) -> bool:
-        return self.status.ok
-
-    @property
-    def llh(self) -> float:
-        return -self.nllh
-
-    def to_dataframe(self) -> pd.DataFrame:
-        """The PEtab simulation table: the measurement table with ``simulation`` values.
-
-        Cells are typed as libpetab reads them (an empty cell is NaN, a single number a float),
-        so ``petab.v1.calculate_llh`` can match the rows to the problem's measurement table.
-        """
-        import pandas as pd
-
-        def column(lists: list[tuple[Override, ...]]) -> list[float] | list[str]:
-            # as pandas reads a file column: numbers if every cell is one number or empty
-            if all(len(v) <= 1 and not any(isinstance(e, str) for e in v) for v in lists):
-                return [float(v[0]) if v else math.nan for v in lists]
-            return [";".join(e if isinstance(e, str) else repr(e) for e in v) for v in lists]
-
-        ms = self.measurements
-        return pd.DataFrame(
-            {
-                "observableId": [m.observable_id for m in ms],
-                "preequilibrationConditionId": [
-                    m.preequilibration_condition_id or math.nan for m in ms
-                ],
-                "simulationConditionId": [m.simulation_condition_id for m in ms],
-                "time": [m.time for m in ms],
-                "observableParameters": column([m.observable_parameters for m in ms]),
-                "noiseParameters": column([m.noise_parameters for m in ms]),
-                "simulation": self.simulation,
-            }
-        )
-
 
 # One simulation's outputs (T, K) and, with the gradient, their derivatives (T, K, n_x).
 _Outputs = tuple[np.ndarray, np.ndarray | None]

@@ -35,9 +35,10 @@ from dataclasses import dataclass
 import numpy as np
 import sympy as sp
 
+from immunetwin.calibrate._evaluation import Evaluation, ObjectiveStatus
 from immunetwin.calibrate._formulas import parse, placeholder
 from immunetwin.calibrate._formulas import symbol_names as names_of
-from immunetwin.calibrate._objective import Evaluation, Objective, ObjectiveStatus
+from immunetwin.calibrate._objective import Objective
 from immunetwin.calibrate._problem import (
     CalibrationProblem,
     Measurement,
