@@ -71,8 +71,8 @@ PROBLEMS = (
 SCIPY_METHOD = "LSODA"  # the scipy baseline's integrator (stiff/non-stiff switching, as CVODES)
 # seconds per scatter search: Boehm's searches reach it within ~3 s; on Fiedler a local search
 # (3-6 s) from a fresh set's best child reaches its 58.6 optimum about two times in five; on
-# Crauste one Latin-hypercube start in 30 reaches it (5 of 160), and a search of 300 s runs
-# about 50 local searches
+# Crauste about one Latin-hypercube start in 40 reaches it (6 of 240), and a search of 300 s
+# runs 50-80 local searches, half of them from fresh random points
 SCATTER_BUDGET_S = {
     "Crauste_CellSystems2017": 300.0,
     "Boehm_JProteomeRes2014": 20.0,
