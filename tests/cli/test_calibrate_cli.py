@@ -73,11 +73,14 @@ def test_calibrate_profile_and_sample(problem: Path, tmp_path: Path) -> None:
 
 
 def test_calibrate_with_scatter_searches(problem: Path) -> None:
-    run = immunetwin("calibrate", problem, "--starts", "2", "--scatter", "0.5", "--json")
+    # idle, a search's first local search (after ~230 simulations of its first set and
+    # recombination) ends at the optimum after 0.3-0.5 s; 0.5 s failed on a machine busy with
+    # the other tests
+    run = immunetwin("calibrate", problem, "--starts", "2", "--scatter", "2", "--json")
     data = json.loads(run.stdout)
     assert data["method"] == "scatter search" and data["starts"] == 2
     assert data["reached_best"] == 2 and 0.25 < data["parameters"]["k"]["linear"] < 0.35
-    assert data["wall_s_per_start"] >= 0.5  # each search spends its budget
+    assert data["wall_s_per_start"] >= 2.0  # each search spends its budget
 
 
 def test_bad_problem_is_one_clear_error(problem: Path) -> None:
