@@ -12,10 +12,11 @@ The method is Egea, Martí & Banga's (Comput. Oper. Res. 2010), as in MEIGO and 
   the overall best (it does not enter the reference set, which keeps exploring);
 - members too close to a better one, and members that stop improving, are replaced by fresh
   random points;
-- after each of those, ``fresh_locals`` local searches start from fresh random points (with a
-  finite objective). eSS's choice of start fails on some problems: on Crauste_CellSystems2017
-  about 8 in 1000 local searches from a fresh set's best child reached the optimum, against
-  6 in 240 from random points, where on Boehm's the best child is by far the better start
+- after each local search from a child, ``fresh_locals`` more start from fresh random points
+  (with a finite objective). eSS's choice of start fails on some problems: on
+  Crauste_CellSystems2017 about 8 in 1000 local searches from a fresh set's best child reached
+  the optimum, against 6 in 240 from random points, where on Boehm's the best child is by far
+  the better start
   (about 1 in 3 against 1 in 20); running both keeps what each is good at, for one more local
   search per cycle (searches of 300 s reached Crauste's optimum in 13/20 runs instead of 4/20;
   Boehm's, Fiedler's and Bruno's rates stayed the same or rose);
