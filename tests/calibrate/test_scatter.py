@@ -84,15 +84,24 @@ def test_the_same_seed_repeats_a_search(oscillator: Objective) -> None:
     np.testing.assert_array_equal(first.best.x, again.best.x)
 
 
+def ripples(x: np.ndarray) -> float:
+    """sum(sin(5x) + 0.1 x^2): many local minima, the global one at each coordinate ~-0.31."""
+    return float(np.sum(np.sin(5 * x) + 0.1 * x**2))
+
+
+def ripples_gradient(x: np.ndarray) -> np.ndarray:
+    return np.asarray(5 * np.cos(5 * x) + 0.2 * x)
+
+
 def test_a_search_stops_at_its_time_budget() -> None:
     calls = [0]
 
     def value(x: np.ndarray) -> float:
         calls[0] += 1
-        return float(np.sum(np.sin(5 * x) + 0.1 * x**2))
+        return ripples(x)
 
     def with_gradient(x: np.ndarray) -> tuple[float, np.ndarray]:
-        return value(x), 5 * np.cos(5 * x) + 0.2 * x
+        return value(x), ripples_gradient(x)
 
     lower, upper = np.full(3, -4.0), np.full(3, 4.0)
     begin = time.perf_counter()
@@ -102,7 +111,7 @@ def test_a_search_stops_at_its_time_budget() -> None:
     assert time.perf_counter() - begin < 2.0
     assert math.isfinite(outcome.result.fval) and calls[0] > 0
     # what that budget buys on an idle machine, as a count of evaluations (not timed): the
-    # global minimum of sum(sin(5x) + 0.1 x^2), each coordinate near -0.31, in most searches
+    # global minimum of ripples, each coordinate near -0.31, in most searches
     # (19 of 20 seeds, with or without fresh local starts)
     search = ScatterSearch(local=LBFGSB(), budget_s=600.0, max_evaluations=20_000)
     found = 0
@@ -182,9 +191,6 @@ def test_a_local_search_that_raises_costs_that_search_only() -> None:
 def test_fresh_local_searches_follow_each_one_from_a_child(fresh: int) -> None:
     starts: list[np.ndarray] = []
 
-    def value(x: np.ndarray) -> float:
-        return float(np.sum(np.sin(5 * x) + 0.1 * x**2))
-
     class Recording(LBFGSB):
         def minimize(self, fun, x0, lower, upper):  # type: ignore[no-untyped-def]
             starts.append(np.array(x0))
@@ -193,7 +199,7 @@ def test_fresh_local_searches_follow_each_one_from_a_child(fresh: int) -> None:
     outcome = ScatterSearch(
         local=Recording(), budget_s=600.0, max_evaluations=3000, fresh_locals=fresh
     ).minimize(
-        value, lambda x: (value(x), 5 * np.cos(5 * x) + 0.2 * x), np.zeros(2),
+        ripples, lambda x: (ripples(x), ripples_gradient(x)), np.zeros(2),
         np.full(2, -4.0), np.full(2, 4.0), np.random.default_rng(3),
     )  # fmt: skip
     assert outcome.local_searches == len(starts) >= 3
